@@ -1,0 +1,53 @@
+# up42-facade: every target has a `## description`; `make help` lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install generate check-generated format lint typecheck test pytest demo record bench lint-spec docs-spec sdk-ts clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,viz]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv with everything the tests, demo and benchmarks need (quick when nothing changed)
+
+generate: $(STAMP) ## regenerate generated/up42_jobs_client from openapi/ (never edit generated/ by hand)
+	scripts/generate.sh generated/up42_jobs_client
+
+check-generated: $(STAMP) ## regenerate into a temporary folder and fail on any difference from generated/
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	scripts/generate.sh "$$tmp/up42_jobs_client" >/dev/null && \
+	if diff -r generated/up42_jobs_client "$$tmp/up42_jobs_client" -x __pycache__; then \
+		echo "generated/ is up to date with openapi/"; \
+	else \
+		echo "generated/ differs from what openapi/ produces: run 'make generate' and commit the result" >&2; exit 1; \
+	fi
+
+format: $(STAMP) ## format and auto-fix the hand-written code (changes files)
+	$(BIN)/ruff format up42_facade up42_sandbox tests benchmarks scripts
+	$(BIN)/ruff check --fix up42_facade up42_sandbox tests benchmarks scripts
+
+lint: $(STAMP) ## ruff on the hand-written code only (checks, changes nothing)
+	$(BIN)/ruff check up42_facade up42_sandbox tests benchmarks scripts
+	$(BIN)/ruff format --check up42_facade up42_sandbox tests benchmarks scripts
+
+typecheck: $(STAMP) ## mypy --strict on up42_facade
+	$(BIN)/mypy
+
+pytest: $(STAMP) ## run the test suite only (cassettes replayed offline)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: install check-generated lint typecheck pytest ## everything CI runs: install, check-generated, lint, typecheck, pytest
+
+clean: ## remove build output and caches (keeps .venv)
+	rm -rf build demo-output .pytest_cache .mypy_cache .ruff_cache

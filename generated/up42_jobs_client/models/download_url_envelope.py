@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.download_url import DownloadUrl
+    from ..models.error_detail import ErrorDetail
+
+
+T = TypeVar("T", bound="DownloadUrlEnvelope")
+
+
+@_attrs_define
+class DownloadUrlEnvelope:
+    data: DownloadUrl
+    error: ErrorDetail | None | str | Unset = UNSET
+    """ `null` on success; otherwise an object with `code` and `message`, or a plain string. """
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.error_detail import ErrorDetail
+
+        data = self.data.to_dict()
+
+        error: dict[str, Any] | None | str | Unset
+        if isinstance(self.error, Unset):
+            error = UNSET
+        elif isinstance(self.error, ErrorDetail):
+            error = self.error.to_dict()
+        else:
+            error = self.error
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "data": data,
+            }
+        )
+        if error is not UNSET:
+            field_dict["error"] = error
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.download_url import DownloadUrl
+        from ..models.error_detail import ErrorDetail
+
+        d = dict(src_dict)
+        data = DownloadUrl.from_dict(d.pop("data"))
+
+        def _parse_error(data: object) -> ErrorDetail | None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_envelope_error_type_0 = ErrorDetail.from_dict(data)
+
+                return componentsschemas_envelope_error_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ErrorDetail | None | str | Unset, data)
+
+        error = _parse_error(d.pop("error", UNSET))
+
+        download_url_envelope = cls(
+            data=data,
+            error=error,
+        )
+
+        download_url_envelope.additional_properties = d
+        return download_url_envelope
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
