@@ -1,0 +1,64 @@
+"""up42-facade: a typed client for the UP42 job API with the classic SDK's ``Job`` ergonomics.
+
+Example:
+    >>> import up42_facade as up42
+    >>> up42.authenticate(project_id="...", project_api_key="...")  # doctest: +SKIP
+    >>> job = up42.initialize_job(job_id="d62c27c0-24e9-433d-b509-ae080504d5c6")  # doctest: +SKIP
+    >>> job.track_status()  # doctest: +SKIP
+    'SUCCEEDED'
+
+Heavy libraries (geopandas, matplotlib, folium) load on first use, not here.
+"""
+
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    DownloadError,
+    IntegrityError,
+    InvalidResponseError,
+    JobCancelledError,
+    JobError,
+    JobFailedError,
+    JobTimeoutError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    UnsafeArchiveError,
+    Up42Error,
+)
+from ._http import RetryPolicy
+from ._job import Job
+from ._jobtask import JobTask
+from ._session import Up42, authenticate, initialize_job, initialize_jobtask
+from ._status import JobStatus
+from ._version import __version__
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "DownloadError",
+    "IntegrityError",
+    "InvalidResponseError",
+    "Job",
+    "JobCancelledError",
+    "JobError",
+    "JobFailedError",
+    "JobStatus",
+    "JobTask",
+    "JobTimeoutError",
+    "NotFoundError",
+    "RateLimitError",
+    "RetryPolicy",
+    "ServerError",
+    "TransportError",
+    "UnsafeArchiveError",
+    "Up42",
+    "Up42Error",
+    "__version__",
+    "authenticate",
+    "initialize_job",
+    "initialize_jobtask",
+]

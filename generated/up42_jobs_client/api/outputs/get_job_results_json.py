@@ -1,4 +1,5 @@
 from http import HTTPStatus
+from io import BytesIO
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -8,8 +9,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_envelope import ErrorEnvelope
-from ...models.feature_collection import FeatureCollection
-from ...types import Response
+from ...types import File, Response
 
 
 def _get_kwargs(
@@ -30,9 +30,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorEnvelope | FeatureCollection | str | None:
+) -> ErrorEnvelope | File | str | None:
     if response.status_code == 200:
-        response_200 = FeatureCollection.from_dict(response.json())
+        response_200 = File(payload=BytesIO(response.content))
 
         return response_200
 
@@ -87,7 +87,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorEnvelope | FeatureCollection | str]:
+) -> Response[ErrorEnvelope | File | str]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -101,7 +101,7 @@ def sync_detailed(
     job_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ErrorEnvelope | FeatureCollection | str]:
+) -> Response[ErrorEnvelope | File | str]:
     """Get the job's result metadata
 
      The `data.json` of the job's last task, a raw GeoJSON FeatureCollection (no envelope).
@@ -115,7 +115,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorEnvelope | FeatureCollection | str]
+        Response[ErrorEnvelope | File | str]
     """
 
     kwargs = _get_kwargs(
@@ -135,7 +135,7 @@ def sync(
     job_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-) -> ErrorEnvelope | FeatureCollection | str | None:
+) -> ErrorEnvelope | File | str | None:
     """Get the job's result metadata
 
      The `data.json` of the job's last task, a raw GeoJSON FeatureCollection (no envelope).
@@ -149,7 +149,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorEnvelope | FeatureCollection | str
+        ErrorEnvelope | File | str
     """
 
     return sync_detailed(
@@ -164,7 +164,7 @@ async def asyncio_detailed(
     job_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ErrorEnvelope | FeatureCollection | str]:
+) -> Response[ErrorEnvelope | File | str]:
     """Get the job's result metadata
 
      The `data.json` of the job's last task, a raw GeoJSON FeatureCollection (no envelope).
@@ -178,7 +178,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorEnvelope | FeatureCollection | str]
+        Response[ErrorEnvelope | File | str]
     """
 
     kwargs = _get_kwargs(
@@ -196,7 +196,7 @@ async def asyncio(
     job_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-) -> ErrorEnvelope | FeatureCollection | str | None:
+) -> ErrorEnvelope | File | str | None:
     """Get the job's result metadata
 
      The `data.json` of the job's last task, a raw GeoJSON FeatureCollection (no envelope).
@@ -210,7 +210,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorEnvelope | FeatureCollection | str
+        ErrorEnvelope | File | str
     """
 
     return (

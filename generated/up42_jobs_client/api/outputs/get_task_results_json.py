@@ -1,4 +1,5 @@
 from http import HTTPStatus
+from io import BytesIO
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -8,8 +9,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_envelope import ErrorEnvelope
-from ...models.feature_collection import FeatureCollection
-from ...types import Response
+from ...types import File, Response
 
 
 def _get_kwargs(
@@ -32,9 +32,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorEnvelope | FeatureCollection | str | None:
+) -> ErrorEnvelope | File | str | None:
     if response.status_code == 200:
-        response_200 = FeatureCollection.from_dict(response.json())
+        response_200 = File(payload=BytesIO(response.content))
 
         return response_200
 
@@ -89,7 +89,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorEnvelope | FeatureCollection | str]:
+) -> Response[ErrorEnvelope | File | str]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -104,7 +104,7 @@ def sync_detailed(
     task_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ErrorEnvelope | FeatureCollection | str]:
+) -> Response[ErrorEnvelope | File | str]:
     """Get a task's result metadata
 
      The task's `data.json`, a raw GeoJSON FeatureCollection (no envelope).
@@ -119,7 +119,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorEnvelope | FeatureCollection | str]
+        Response[ErrorEnvelope | File | str]
     """
 
     kwargs = _get_kwargs(
@@ -141,7 +141,7 @@ def sync(
     task_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-) -> ErrorEnvelope | FeatureCollection | str | None:
+) -> ErrorEnvelope | File | str | None:
     """Get a task's result metadata
 
      The task's `data.json`, a raw GeoJSON FeatureCollection (no envelope).
@@ -156,7 +156,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorEnvelope | FeatureCollection | str
+        ErrorEnvelope | File | str
     """
 
     return sync_detailed(
@@ -173,7 +173,7 @@ async def asyncio_detailed(
     task_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ErrorEnvelope | FeatureCollection | str]:
+) -> Response[ErrorEnvelope | File | str]:
     """Get a task's result metadata
 
      The task's `data.json`, a raw GeoJSON FeatureCollection (no envelope).
@@ -188,7 +188,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorEnvelope | FeatureCollection | str]
+        Response[ErrorEnvelope | File | str]
     """
 
     kwargs = _get_kwargs(
@@ -208,7 +208,7 @@ async def asyncio(
     task_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-) -> ErrorEnvelope | FeatureCollection | str | None:
+) -> ErrorEnvelope | File | str | None:
     """Get a task's result metadata
 
      The task's `data.json`, a raw GeoJSON FeatureCollection (no envelope).
@@ -223,7 +223,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorEnvelope | FeatureCollection | str
+        ErrorEnvelope | File | str
     """
 
     return (

@@ -1,0 +1,402 @@
+"""``Job``: the classic SDK's job class, member for member, over the generated client."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
+from uuid import UUID
+
+from ._errors import JobCancelledError, JobFailedError, JobTimeoutError, Up42Error
+from ._jobtask import JobTask, default_directory, read_json
+from ._status import CANCELLED_STATUSES, FAILED_STATUSES, JobStatus
+from ._viz import VizMixin
+
+if TYPE_CHECKING:
+    import geopandas
+    from up42_jobs_client.models import Job as JobModel
+
+    from ._session import Up42
+    from ._transfers import ProgressCallback
+
+__all__ = ["Job"]
+
+LOGGER = logging.getLogger("up42_facade")
+
+# get_logs fetches task logs side by side; a workflow rarely has more blocks than this,
+# and the bound keeps a job with hundreds of tasks from opening hundreds of connections.
+LOG_FETCH_WORKERS = 16
+
+
+class Job(VizMixin):
+    """A UP42 processing job, with every member of the classic SDK's ``Job``.
+
+    Create it with ``up42_facade.initialize_job(job_id)`` or
+    ``session.initialize_job(job_id)``. Dict access (``info``, ``status``) works as
+    in the classic SDK; typed access sits beside it (``model``, ``job_status``).
+
+    Attributes:
+        auth: The session the job talks through.
+        project_id: The project's id.
+        job_id: The job's id.
+        results: Paths of the files of the last ``download_results``, or None.
+        quicklooks: Paths of the last ``download_quicklooks``, or None.
+
+    Example:
+        >>> job = up42_facade.initialize_job(job_id="d62c27c0-...")  # doctest: +SKIP
+        >>> job.track_status()  # doctest: +SKIP
+        'SUCCEEDED'
+        >>> job.download_results()  # doctest: +SKIP
+        ['project_.../job_.../data.json', ...]
+    """
+
+    def __init__(
+        self,
+        auth: Up42,
+        project_id: str,
+        job_id: str,
+        job_info: dict[str, Any] | None = None,
+    ) -> None:
+        self.auth = auth
+        self.project_id = project_id
+        self.job_id = job_id
+        self.results: list[str] | None = None
+        self.quicklooks: list[str] | None = None
+        self._info: dict[str, Any] = self.info if job_info is None else job_info
+
+    def __repr__(self) -> str:
+        info = self._info
+        return (
+            f"Job(name: {info.get('name')}, job_id: {self.job_id}, mode: {info.get('mode')}, "
+            f"status: {info.get('status')}, startedAt: {info.get('startedAt')}, "
+            f"finishedAt: {info.get('finishedAt')}, "
+            f"workflow_name: {info.get('workflowName')}, info: {info.get('inputs')})"
+        )
+
+    # -- reading the job -------------------------------------------------------------
+
+    def _get(self) -> tuple[dict[str, Any], JobModel]:
+        from up42_jobs_client.api.jobs import get_job
+        from up42_jobs_client.models import JobEnvelope
+
+        response = self.auth.call(
+            get_job.sync_detailed, project_id=UUID(self.project_id), job_id=UUID(self.job_id)
+        )
+        # On a success status the generated parser yields nothing but a JobEnvelope.
+        envelope = cast(JobEnvelope, response.parsed)
+        data = read_json(response)["data"]
+        return data, envelope.data
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The job's data as the API sends it (a dict), fetched anew on every access."""
+        self._info, _ = self._get()
+        return self._info
+
+    @property
+    def model(self) -> JobModel:
+        """The job as the generated, typed ``up42_jobs_client.models.Job`` (fetched anew)."""
+        self._info, model = self._get()
+        return model
+
+    @property
+    def status(self) -> str:
+        """The job's current status string (fetched anew), e.g. ``"RUNNING"``."""
+        status = str(self.info["status"])
+        LOGGER.info("Job is %s", status)
+        return status
+
+    @property
+    def job_status(self) -> JobStatus | str:
+        """The current status as a ``JobStatus`` (a plain string for a value nobody knows yet)."""
+        return JobStatus.parse(str(self.info["status"]))
+
+    @property
+    def is_succeeded(self) -> bool:
+        """True when the job's current status is SUCCEEDED."""
+        return self.status == JobStatus.SUCCEEDED
+
+    def track_status(
+        self,
+        report_time: float = 30,
+        *,
+        poll_interval: float = 5.0,
+        timeout: float | None = None,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        callback: Callable[[str], None] | None = None,
+    ) -> str:
+        """Poll the job until it ends; return ``"SUCCEEDED"`` as soon as it is seen.
+
+        Args:
+            report_time: Log the status every this many seconds.
+            poll_interval: Seconds between polls.
+            timeout: Give up after this many seconds (None: never).
+            sleep: Waits between polls (defaults to the session's sleep).
+            clock: Monotonic clock (tests).
+            callback: Called with every status polled (e.g. to show a live line).
+
+        Returns:
+            ``"SUCCEEDED"``.
+
+        Raises:
+            JobFailedError: The job ended FAILED or ERROR; every task's log is printed first.
+            JobCancelledError: The job is CANCELLED or CANCELLING.
+            JobTimeoutError: ``timeout`` passed first.
+            APIError: The API kept failing past the session's retry deadline.
+        """
+        wait = sleep or self.auth.sleep
+        start = clock()
+        last_report = float("-inf")
+        unknown_seen: set[str] = set()
+        while True:
+            status = str(self.info["status"])
+            if callback is not None:
+                callback(status)
+            if status == JobStatus.SUCCEEDED:
+                LOGGER.info("Job finished successfully! - %s", self.job_id)
+                return status
+            if status in FAILED_STATUSES:
+                LOGGER.error("Job %s ended %s; task logs follow", self.job_id, status)
+                self.get_logs(as_print=True)
+                raise JobFailedError(
+                    f"job {self.job_id} ended {status}; its task logs were printed above",
+                    job_id=self.job_id,
+                    status=status,
+                )
+            if status in CANCELLED_STATUSES:
+                raise JobCancelledError(
+                    f"job {self.job_id} was cancelled ({status})", job_id=self.job_id, status=status
+                )
+            if not JobStatus.is_known(status) and status not in unknown_seen:
+                unknown_seen.add(status)
+                LOGGER.warning(
+                    "Job %s reports status %r, which this client does not know; still polling",
+                    self.job_id,
+                    status,
+                )
+            elapsed = clock() - start
+            if elapsed - last_report >= report_time:
+                LOGGER.info("Job is %s! - %s", status, self.job_id)
+                last_report = elapsed
+            if timeout is not None and elapsed + poll_interval > timeout:
+                raise JobTimeoutError(
+                    f"job {self.job_id} still {status} after {timeout:g} s; "
+                    "call track_status again to keep waiting",
+                    job_id=self.job_id,
+                    status=status,
+                    timeout=timeout,
+                )
+            wait(poll_interval)
+
+    def cancel_job(self) -> None:
+        """Ask the API to cancel the job (a job already cancelling or cancelled counts as done).
+
+        Raises:
+            APIError: The API refused (e.g. ``NotFoundError``).
+        """
+        from up42_jobs_client.api.jobs import cancel_job
+
+        self.auth.call(
+            cancel_job.sync_detailed, project_id=UUID(self.project_id), job_id=UUID(self.job_id)
+        )
+        LOGGER.info("Job canceled: %s", self.job_id)
+
+    # -- tasks and logs ----------------------------------------------------------------
+
+    @overload
+    def get_jobtasks(self, return_json: Literal[False] = False) -> list[JobTask]: ...
+    @overload
+    def get_jobtasks(self, return_json: Literal[True]) -> list[dict[str, Any]]: ...
+
+    def get_jobtasks(self, return_json: bool = False) -> list[JobTask] | list[dict[str, Any]]:
+        """The job's tasks, in workflow order.
+
+        Args:
+            return_json: Return the tasks' dicts instead of ``JobTask`` objects.
+        """
+        from up42_jobs_client.api.tasks import list_job_tasks
+
+        response = self.auth.call(
+            list_job_tasks.sync_detailed,
+            project_id=UUID(self.project_id),
+            job_id=UUID(self.job_id),
+        )
+        tasks: list[dict[str, Any]] = read_json(response)["data"]
+        if return_json:
+            return tasks
+        return [
+            JobTask(
+                auth=self.auth,
+                project_id=self.project_id,
+                job_id=self.job_id,
+                job_task_id=task["id"],
+                job_task_info=task,
+            )
+            for task in tasks
+        ]
+
+    def get_logs(self, as_print: bool = True, as_return: bool = False) -> dict[str, str] | None:
+        """Every task's log, fetched side by side and printed in task order.
+
+        Args:
+            as_print: Print each log under a header naming the task.
+            as_return: Return ``{task_id: log}``.
+
+        Returns:
+            ``{task_id: log text}`` when ``as_return``, else None.
+        """
+        tasks = self.get_jobtasks(return_json=True)
+        with ThreadPoolExecutor(max_workers=max(1, min(LOG_FETCH_WORKERS, len(tasks)))) as pool:
+            texts = list(pool.map(lambda task: self._task_log(task["id"]), tasks))
+        logs = {task["id"]: text for task, text in zip(tasks, texts, strict=True)}
+        if as_print:
+            for task in tasks:
+                print(f"----- LOGS FOR JOB TASK {task['id']} ({task.get('name')}) -----")
+                print(logs[task["id"]])
+        return logs if as_return else None
+
+    def _task_log(self, task_id: str) -> str:
+        from up42_jobs_client.api.tasks import get_task_logs
+
+        response = self.auth.call(
+            get_task_logs.sync_detailed,
+            project_id=UUID(self.project_id),
+            job_id=UUID(self.job_id),
+            task_id=UUID(task_id),
+        )
+        return response.content.decode("utf-8", "replace")
+
+    # -- results -------------------------------------------------------------------------
+
+    @overload
+    def get_results_json(self, as_dataframe: Literal[False] = False) -> dict[str, Any]: ...
+    @overload
+    def get_results_json(self, as_dataframe: Literal[True]) -> geopandas.GeoDataFrame: ...
+
+    def get_results_json(self, as_dataframe: bool = False) -> dict[str, Any] | geopandas.GeoDataFrame:
+        """The job's ``data.json``: a FeatureCollection dict, or a GeoDataFrame in EPSG:4326.
+
+        Args:
+            as_dataframe: Return a GeoDataFrame (geometry plus one column per property).
+        """
+        from up42_jobs_client.api.outputs import get_job_results_json
+
+        response = self.auth.call(
+            get_job_results_json.sync_detailed,
+            project_id=UUID(self.project_id),
+            job_id=UUID(self.job_id),
+        )
+        if as_dataframe:
+            from ._results import feature_collection_to_geodataframe
+
+            return feature_collection_to_geodataframe(response.content)
+        collection: dict[str, Any] = read_json(response)
+        return collection
+
+    def get_jobtasks_results_json(self) -> dict[str, dict[str, Any]]:
+        """``{task_id: FeatureCollection}`` for every task of the job."""
+        return {task.jobtask_id: task.get_results_json() for task in self.get_jobtasks()}
+
+    def get_credits(self) -> dict[str, Any]:
+        """The credits the job used: ``{"creditsUsed": n}``."""
+        from up42_jobs_client.api.credits_ import get_job_credits
+
+        response = self.auth.call(
+            get_job_credits.sync_detailed,
+            project_id=UUID(self.project_id),
+            job_id=UUID(self.job_id),
+        )
+        return {"creditsUsed": read_json(response)["data"]["creditsUsed"]}
+
+    def _download_url(self) -> str:
+        from up42_jobs_client.api.downloads import get_job_download_url
+
+        response = self.auth.call(
+            get_job_download_url.sync_detailed,
+            project_id=UUID(self.project_id),
+            job_id=UUID(self.job_id),
+        )
+        url: str = read_json(response)["data"]["url"]
+        return url
+
+    def download_results(
+        self,
+        output_directory: str | Path | None = None,
+        unpacking: bool = True,
+        *,
+        progress: ProgressCallback | None = None,
+        show_progress: bool | None = None,
+    ) -> list[str]:
+        """Download the results archive and unpack it (verified, resumable, safe).
+
+        Args:
+            output_directory: Where to put the files; default
+                ``project_<project_id>/job_<job_id>`` under the current directory.
+            unpacking: Unpack the archive (dropping its leading ``output/``); with
+                False the archive is kept under the name the server gives.
+            progress: Called with ``(bytes done, bytes total or None)`` as bytes arrive.
+            show_progress: Show a progress bar (default: when stderr is a terminal).
+
+        Returns:
+            The paths of the regular files written.
+
+        Raises:
+            DownloadError: The download failed (``IntegrityError`` when the bytes did not verify).
+            UnsafeArchiveError: The archive has a member that would escape the folder.
+        """
+        from ._transfers import download_results
+
+        directory = Path(output_directory) if output_directory else self._default_directory()
+        LOGGER.info("Downloading results of job %s to %s", self.job_id, directory)
+        self.results = download_results(
+            self._download_url,
+            directory,
+            unpacking=unpacking,
+            progress=progress,
+            show_progress=show_progress,
+        )
+        return self.results
+
+    def upload_results_to_bucket(
+        self,
+        gs_client: Any,
+        bucket: Any,
+        folder: str,
+        extension: str = ".tgz",
+        version: str = "v0",
+    ) -> None:
+        """Stream the results archive into ``bucket.blob(f"{version}/{folder}/{job_id}{extension}")``.
+
+        The archive never sits whole in memory. ``gs_client`` is accepted for
+        compatibility with the classic SDK; the bucket is enough.
+        """
+        from ._transfers import stream_to_blob
+
+        del gs_client
+        blob = bucket.blob(f"{version}/{folder}/{self.job_id}{extension}")
+        stream_to_blob(self._download_url, blob)
+        LOGGER.info("Uploaded results of job %s to %s", self.job_id, blob.name)
+
+    def download_quicklooks(self, output_directory: str | Path | None = None) -> list[str]:
+        """Download the quicklooks of the job's data task (its first task).
+
+        Args:
+            output_directory: Where to put them; default as for ``download_results``.
+
+        Returns:
+            The paths of the images, named ``quicklook_<name>``.
+        """
+        tasks = self.get_jobtasks()
+        if not tasks:
+            raise Up42Error(f"job {self.job_id} has no tasks, so no quicklooks")
+        directory = Path(output_directory) if output_directory else self._default_directory()
+        self.quicklooks = tasks[0].download_quicklooks(output_directory=directory)
+        return self.quicklooks
+
+    def _default_directory(self) -> Path:
+        return default_directory(self.project_id, self.job_id)
+

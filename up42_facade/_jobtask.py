@@ -1,0 +1,228 @@
+"""``JobTask``: one task of a job (a workflow block), as in the classic SDK."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, overload
+from uuid import UUID
+
+from ._errors import NotFoundError
+from ._http import invalid_response
+from ._viz import VizMixin
+
+if TYPE_CHECKING:
+    import geopandas
+    from up42_jobs_client.types import Response
+
+    from ._session import Up42
+    from ._transfers import ProgressCallback
+
+__all__ = ["JobTask", "default_directory", "read_json"]
+
+LOGGER = logging.getLogger("up42_facade")
+
+
+def default_directory(project_id: str, job_id: str, *parts: str) -> Path:
+    """The classic SDK's download folder: ``project_<id>/job_<id>[/...]`` under the cwd."""
+    return Path.cwd().joinpath(f"project_{project_id}", f"job_{job_id}", *parts)
+
+
+def read_json(response: Response[Any]) -> Any:
+    """The JSON body of a successful generated response, as plain Python data.
+
+    Raises:
+        InvalidResponseError: The body is not JSON (the spec allows nothing else here).
+    """
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        from ._session import _LAST_RESPONSE
+
+        raw = _LAST_RESPONSE.get()
+        if raw is None:
+            raise
+        raise invalid_response(raw, "the body is not valid JSON") from None
+
+
+class JobTask(VizMixin):
+    """One task of a job, with every member of the classic SDK's ``JobTask``.
+
+    Attributes:
+        auth: The session the task talks through.
+        project_id: The project's id.
+        job_id: The job's id.
+        jobtask_id: The task's id.
+        results: Paths of the files of the last ``download_results``, or None.
+        quicklooks: Paths of the last ``download_quicklooks``, or None.
+
+    Example:
+        >>> task = job.get_jobtasks()[0]  # doctest: +SKIP
+        >>> task.download_quicklooks()  # doctest: +SKIP
+        ['project_.../job_.../jobtask_.../quicklook_3f77....png']
+    """
+
+    def __init__(
+        self,
+        auth: Up42,
+        project_id: str,
+        job_id: str,
+        job_task_id: str,
+        job_task_info: dict[str, Any] | None = None,
+    ) -> None:
+        self.auth = auth
+        self.project_id = project_id
+        self.job_id = job_id
+        self.jobtask_id = job_task_id
+        self.results: list[str] | None = None
+        self.quicklooks: list[str] | None = None
+        self._info: dict[str, Any] = self.info if job_task_info is None else job_task_info
+
+    def __repr__(self) -> str:
+        info = self._info
+        block = info.get("block") or {}
+        return (
+            f"JobTask(name: {info.get('name')}, jobtask_id: {self.jobtask_id}, "
+            f"status: {info.get('status')}, startedAt: {info.get('startedAt')}, "
+            f"finishedAt: {info.get('finishedAt')}, job_name: {info.get('name')}, "
+            f"block_name: {block.get('name')}, block_version: {info.get('blockVersion')})"
+        )
+
+    def _ids(self, **extra: UUID) -> dict[str, UUID]:
+        return {
+            "project_id": UUID(self.project_id),
+            "job_id": UUID(self.job_id),
+            "task_id": UUID(self.jobtask_id),
+            **extra,
+        }
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The task's data as the API sends it (a dict), fetched anew on every access.
+
+        Raises:
+            NotFoundError: The job has no task with this id.
+        """
+        from up42_jobs_client.api.tasks import list_job_tasks
+
+        response = self.auth.call(
+            list_job_tasks.sync_detailed,
+            project_id=UUID(self.project_id),
+            job_id=UUID(self.job_id),
+        )
+        for task in read_json(response)["data"]:
+            if task.get("id") == self.jobtask_id:
+                self._info = task
+                return task
+        raise NotFoundError(
+            f"job {self.job_id} has no task {self.jobtask_id}",
+            status_code=404,
+            path=f"/projects/{self.project_id}/jobs/{self.job_id}/tasks/",
+            method="GET",
+        )
+
+    @overload
+    def get_results_json(self, as_dataframe: Literal[False] = False) -> dict[str, Any]: ...
+    @overload
+    def get_results_json(self, as_dataframe: Literal[True]) -> geopandas.GeoDataFrame: ...
+
+    def get_results_json(self, as_dataframe: bool = False) -> dict[str, Any] | geopandas.GeoDataFrame:
+        """The task's ``data.json``: a FeatureCollection dict, or a GeoDataFrame in EPSG:4326."""
+        from up42_jobs_client.api.outputs import get_task_results_json
+
+        response = self.auth.call(get_task_results_json.sync_detailed, **self._ids())
+        if as_dataframe:
+            from ._results import feature_collection_to_geodataframe
+
+            return feature_collection_to_geodataframe(response.content)
+        collection: dict[str, Any] = read_json(response)
+        return collection
+
+    def _download_url(self) -> str:
+        from up42_jobs_client.api.downloads import get_task_download_url
+
+        response = self.auth.call(get_task_download_url.sync_detailed, **self._ids())
+        url: str = read_json(response)["data"]["url"]
+        return url
+
+    def download_results(
+        self,
+        output_directory: str | Path | None = None,
+        unpacking: bool = True,
+        *,
+        progress: ProgressCallback | None = None,
+        show_progress: bool | None = None,
+    ) -> list[str]:
+        """Download and unpack the task's results archive (verified, resumable, safe).
+
+        Args:
+            output_directory: Default ``project_<id>/job_<id>/jobtask_<id>`` under the cwd.
+            unpacking: Unpack the archive; with False keep it as the server names it.
+            progress: Called with ``(bytes done, bytes total or None)``.
+            show_progress: Show a progress bar (default: when stderr is a terminal).
+
+        Returns:
+            The paths of the regular files written.
+
+        Raises:
+            DownloadError: The download failed (``IntegrityError`` when the bytes did not verify).
+            UnsafeArchiveError: The archive has a member that would escape the folder.
+        """
+        from ._transfers import download_results
+
+        directory = Path(output_directory) if output_directory else self._default_directory()
+        self.results = download_results(
+            self._download_url,
+            directory,
+            unpacking=unpacking,
+            progress=progress,
+            show_progress=show_progress,
+        )
+        return self.results
+
+    def download_quicklooks(self, output_directory: str | Path | None = None) -> list[str]:
+        """Download the task's quicklook images as ``quicklook_<name>`` files.
+
+        Args:
+            output_directory: Default ``project_<id>/job_<id>/jobtask_<id>`` under the cwd.
+
+        Returns:
+            The paths of the images written.
+        """
+        from up42_jobs_client.api.outputs import get_task_quicklook, list_task_quicklooks
+
+        directory = Path(output_directory) if output_directory else self._default_directory()
+        names: list[str] = read_json(
+            self.auth.call(list_task_quicklooks.sync_detailed, **self._ids())
+        )["data"]
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name in names:
+            response = self.auth.call(get_task_quicklook.sync_detailed, **self._ids(), name=name)
+            # The name comes from the server: keep only its last component.
+            path = directory / f"quicklook_{Path(name).name}"
+            _write_atomically(path, response.content)
+            paths.append(str(path))
+        LOGGER.info("Downloaded %d quicklooks of task %s", len(paths), self.jobtask_id)
+        self.quicklooks = paths
+        return paths
+
+    def _default_directory(self) -> Path:
+        return default_directory(self.project_id, self.job_id, f"jobtask_{self.jobtask_id}")
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Write to a temporary file beside ``path`` and rename it into place."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(content)
+        Path(temporary).replace(path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            Path(temporary).unlink()
+        raise
