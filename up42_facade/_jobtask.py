@@ -114,7 +114,8 @@ class JobTask(VizMixin):
             project_id=UUID(self.project_id),
             job_id=UUID(self.job_id),
         )
-        for task in read_json(response)["data"]:
+        tasks: list[dict[str, Any]] = read_json(response)["data"]
+        for task in tasks:
             if task.get("id") == self.jobtask_id:
                 self._info = task
                 return task

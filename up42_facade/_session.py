@@ -96,7 +96,7 @@ class Up42:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        from up42_jobs_client import AuthenticatedClient, Client
+        from up42_jobs_client import AuthenticatedClient
 
         if not project_id or not project_api_key:
             raise ConfigurationError(
@@ -122,7 +122,10 @@ class Up42:
                 event_hooks={"request": [_log_request], "response": [_remember_response]},
             )
 
-        self._token_client = Client(base_url=self.base_url).set_httpx_client(
+        # The token endpoint authenticates with HTTP Basic (the httpx auth below), not a bearer.
+        self._token_client = AuthenticatedClient(
+            base_url=self.base_url, token="unused-basic-auth"
+        ).set_httpx_client(
             stack((project_id, project_api_key))
         )
         self.auth = TokenAuth(self._fetch_token, project_id=project_id)

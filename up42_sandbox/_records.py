@@ -1,0 +1,85 @@
+"""What the sandbox saw: one record per request, for tests that assert on retries and backoff."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, overload
+
+__all__ = ["RequestLog", "RequestRecord"]
+
+
+@dataclass
+class RequestRecord:
+    """One request as a listener received it.
+
+    Attributes:
+        listener: "api" (the job API) or "storage" (the signed-URL host).
+        method: the HTTP method.
+        path: the URL path, without the query.
+        query: the query parameters (first value of each).
+        status: the status code answered (0 if the connection ended before an answer).
+        time: ``time.monotonic()`` when the request arrived, to measure backoff between retries.
+        headers: the request headers, names in lower case.
+    """
+
+    listener: Literal["api", "storage"]
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    time: float
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class RequestLog(Sequence[RequestRecord]):
+    """A thread-safe, append-only list of records (``clear()`` empties it between test steps)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[RequestRecord] = []
+
+    def append(self, record: RequestRecord) -> None:
+        """Add a record (called by the listeners)."""
+        with self._lock:
+            self._items.append(record)
+
+    def clear(self) -> None:
+        """Forget every record so far."""
+        with self._lock:
+            self._items.clear()
+
+    def snapshot(self) -> list[RequestRecord]:
+        """A copy of the records, safe to iterate while requests keep arriving."""
+        with self._lock:
+            return list(self._items)
+
+    def filter(
+        self, *, listener: str | None = None, method: str | None = None, path: str | None = None
+    ) -> list[RequestRecord]:
+        """Records of one listener and/or method and/or whose path contains ``path``."""
+        return [
+            r
+            for r in self.snapshot()
+            if (listener is None or r.listener == listener)
+            and (method is None or r.method == method.upper())
+            and (path is None or path in r.path)
+        ]
+
+    @overload
+    def __getitem__(self, index: int) -> RequestRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RequestRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> RequestRecord | list[RequestRecord]:
+        with self._lock:
+            return self._items[index]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def __iter__(self) -> Iterator[RequestRecord]:
+        return iter(self.snapshot())
