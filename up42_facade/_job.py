@@ -381,11 +381,17 @@ class Job(VizMixin):
         stream_to_blob(self._download_url, blob)
         LOGGER.info("Uploaded results of job %s to %s", self.job_id, blob.name)
 
-    def download_quicklooks(self, output_directory: str | Path | None = None) -> list[str]:
+    def download_quicklooks(
+        self,
+        output_directory: str | Path | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> list[str]:
         """Download the quicklooks of the job's data task (its first task).
 
         Args:
             output_directory: Where to put them; default as for ``download_results``.
+            progress: Called with ``(bytes written so far, None)`` after each image.
 
         Returns:
             The paths of the images, named ``quicklook_<name>``.
@@ -394,7 +400,7 @@ class Job(VizMixin):
         if not tasks:
             raise Up42Error(f"job {self.job_id} has no tasks, so no quicklooks")
         directory = Path(output_directory) if output_directory else self._default_directory()
-        self.quicklooks = tasks[0].download_quicklooks(output_directory=directory)
+        self.quicklooks = tasks[0].download_quicklooks(output_directory=directory, progress=progress)
         return self.quicklooks
 
     def _default_directory(self) -> Path:

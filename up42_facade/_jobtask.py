@@ -185,11 +185,17 @@ class JobTask(VizMixin):
         )
         return self.results
 
-    def download_quicklooks(self, output_directory: str | Path | None = None) -> list[str]:
+    def download_quicklooks(
+        self,
+        output_directory: str | Path | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> list[str]:
         """Download the task's quicklook images as ``quicklook_<name>`` files.
 
         Args:
             output_directory: Default ``project_<id>/job_<id>/jobtask_<id>`` under the cwd.
+            progress: Called with ``(bytes written so far, None)`` after each image.
 
         Returns:
             The paths of the images written.
@@ -202,12 +208,16 @@ class JobTask(VizMixin):
         )["data"]
         directory.mkdir(parents=True, exist_ok=True)
         paths = []
+        written = 0
         for name in names:
             response = self.auth.call(get_task_quicklook.sync_detailed, **self._ids(), name=name)
             # The name comes from the server: keep only its last component.
             path = directory / f"quicklook_{Path(name).name}"
             _write_atomically(path, response.content)
             paths.append(str(path))
+            written += len(response.content)
+            if progress is not None:
+                progress(written, None)
         LOGGER.info("Downloaded %d quicklooks of task %s", len(paths), self.jobtask_id)
         self.quicklooks = paths
         return paths

@@ -197,7 +197,7 @@ class Up42:
         """
         from ._job import Job
 
-        return Job(auth=self, project_id=self.project_id, job_id=_check_uuid(job_id, "job_id"))
+        return Job(auth=self, project_id=self.project_id, job_id=check_uuid(job_id, "job_id"))
 
     def initialize_jobtask(self, job_task_id: str, job_id: str) -> JobTask:
         """A ``JobTask`` of one of this project's jobs.
@@ -211,8 +211,8 @@ class Up42:
         return JobTask(
             auth=self,
             project_id=self.project_id,
-            job_id=_check_uuid(job_id, "job_id"),
-            job_task_id=_check_uuid(job_task_id, "job_task_id"),
+            job_id=check_uuid(job_id, "job_id"),
+            job_task_id=check_uuid(job_task_id, "job_task_id"),
         )
 
     def close(self) -> None:
@@ -244,7 +244,7 @@ def _has_request(exc: httpx.TransportError) -> bool:
     return True
 
 
-def _check_uuid(value: str, name: str) -> str:
+def check_uuid(value: str, name: str) -> str:
     try:
         return str(uuid.UUID(str(value)))
     except ValueError:

@@ -1,0 +1,363 @@
+"""The job API listener: a Starlette app with the real API's paths, envelopes and status codes.
+
+A pure ASGI middleware in front records every request and plays the API-side faults (rate
+limits, proxy errors, delays, broken bodies) before the routes see the request, the way a
+gateway in front of the real service would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import parse_qs, parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._auth import TokenStore
+from ._faults import Fault, FaultRegistry
+from ._jobs import Job, JobStore, Snapshot, Task
+from ._records import RequestLog, RequestRecord
+from ._storage import Signer, object_path
+
+__all__ = ["Context", "create_app"]
+
+#: API faults that replace the whole answer (first match wins, in injection order).
+ANSWER_FAULTS = frozenset({"rate_limit", "error", "malformed_json", "wrong_content_type"})
+#: Default ``Retry-After`` of the rate-limit fault: UP42's gateway asks for a couple of seconds.
+DEFAULT_RETRY_AFTER = 2
+#: The HTML pages proxies answer with (the real API's 502/504s come from its load balancer).
+HTML_PAGES = {
+    502: "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+    504: "<html><head><title>504 Gateway Time-out</title></head><body><h1>504 Gateway Time-out</h1></body></html>",
+}
+MESSAGES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    429: "Too many requests",
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "Service unavailable",
+    504: "Gateway timeout",
+}
+
+
+@dataclass
+class Context:
+    """What the routes need: the sandbox's shared state."""
+
+    store: JobStore
+    tokens: TokenStore
+    faults: FaultRegistry
+    requests: RequestLog
+    signer: Signer
+    storage_url: str
+
+
+def envelope(data: Any, status: int = 200, **kwargs: Any) -> JSONResponse:
+    """``{"data": data, "error": null}``."""
+    return JSONResponse({"data": data, "error": None}, status_code=status, **kwargs)
+
+
+def error(status: int, message: str | None = None, **kwargs: Any) -> JSONResponse:
+    """``{"data": null, "error": {"code": status, "message": ...}}``."""
+    body = {"data": None, "error": {"code": status, "message": message or MESSAGES[status]}}
+    return JSONResponse(body, status_code=status, **kwargs)
+
+
+class FaultsAndRecords:
+    """ASGI middleware: record each request, then delay or replace the answer as faults say."""
+
+    def __init__(self, app: ASGIApp, ctx: Context) -> None:
+        self.app = app
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        record = RequestRecord(
+            listener="api",
+            method=method,
+            path=path,
+            query=dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))),
+            status=0,
+            time=time.monotonic(),
+            headers={k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
+        )
+
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                record.status = message["status"]
+                self.ctx.requests.append(record)
+            await send(message)
+
+        faults = self.ctx.faults
+        for delay in faults.take("api", method, path, {"delay"}):
+            await asyncio.sleep(float(delay.params.get("seconds", 1.0)))
+        fault = faults.first("api", method, path, ANSWER_FAULTS)
+        if fault is not None:
+            await fault_response(fault)(scope, receive, recording_send)
+            return
+        await self.app(scope, receive, recording_send)
+
+
+def fault_response(fault: Fault) -> Response:
+    """The answer an API-side fault gives instead of the real one."""
+    params = fault.params
+    if fault.kind == "rate_limit":
+        return error(429, headers={"Retry-After": retry_after(params)})
+    if fault.kind == "error":
+        status = int(params.get("status", 503))
+        body = params.get("body", "html" if status in HTML_PAGES else "json")
+        headers = {"Retry-After": retry_after(params)} if "retry_after" in params else None
+        if body == "html":
+            page = HTML_PAGES.get(status, f"<html><body><h1>{status} Error</h1></body></html>")
+            return Response(page, status_code=status, media_type="text/html", headers=headers)
+        if status == 403:
+            # The real API's 403 carries a plain-string error (api-examples/error-string.json).
+            body_json = {"data": {}, "error": "Access denied for project"}
+            return JSONResponse(body_json, status_code=403, headers=headers)
+        return error(status, headers=headers)
+    if fault.kind == "malformed_json":
+        return Response(b'{"data": {"id": "', media_type="application/json")
+    return Response(
+        "<html><body><h1>Maintenance</h1><p>Back soon.</p></body></html>", media_type="text/html"
+    )
+
+
+def retry_after(params: dict[str, Any]) -> str:
+    """The ``Retry-After`` value: seconds, or an HTTP date when ``retry_after_date`` is set."""
+    seconds = params.get("retry_after", DEFAULT_RETRY_AFTER)
+    if params.get("retry_after_date"):
+        moment = datetime.now(UTC) + timedelta(seconds=float(seconds))
+        return format_datetime(moment, usegmt=True)
+    return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class Api:
+    """The route handlers, bound to the sandbox's state."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def token(self, request: Request) -> Response:
+        """``POST /oauth/token``: client credentials (HTTP Basic) for a bearer token."""
+        tokens = self.ctx.tokens
+        if not tokens.check_basic(request.headers.get("authorization")):
+            body = {"error": "invalid_client", "error_description": "Bad client credentials"}
+            return JSONResponse(body, status_code=401)
+        form = parse_qs((await request.body()).decode("latin-1"))
+        if form.get("grant_type") != ["client_credentials"]:
+            body = {
+                "error": "unsupported_grant_type",
+                "error_description": "grant_type must be client_credentials",
+            }
+            return JSONResponse(body, status_code=400)
+        token = tokens.issue()
+        return JSONResponse(
+            {
+                "data": {"accessToken": token},
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": int(tokens.ttl),
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    def _job(self, request: Request) -> tuple[Snapshot, Job] | Response:
+        """Authenticate and find the job of the path, or the error answer."""
+        if not self.ctx.tokens.valid(request.headers.get("authorization")):
+            return error(401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        params = request.path_params
+        if not _is_uuid(params["project_id"]):
+            return error(400, "Invalid project id")
+        if not _is_uuid(params["job_id"]):
+            return error(400, "Invalid job id")
+        job = self.ctx.store.get(params["job_id"])
+        if job is None or job.project_id != params["project_id"]:
+            return error(404, f"Job with id {params['job_id']} not found")
+        return self.ctx.store.snapshot(job), job
+
+    def _task(self, request: Request) -> tuple[Snapshot, Task] | Response:
+        found = self._job(request)
+        if isinstance(found, Response):
+            return found
+        snap, job = found
+        task_id = request.path_params["task_id"]
+        if not _is_uuid(task_id):
+            return error(400, "Invalid task id")
+        for task in job.tasks:
+            if task.id == task_id:
+                return snap, task
+        return error(404, f"Task with id {task_id} not found")
+
+    async def get_job(self, request: Request) -> Response:
+        """``GET /projects/{p}/jobs/{j}``."""
+        found = self._job(request)
+        if isinstance(found, Response):
+            return found
+        snap, _ = found
+        body = snap.job_json()
+        unknown = self.ctx.faults.first(
+            "api", request.method, request.url.path, {"unknown_status"}
+        )
+        if unknown is not None:
+            body["status"] = str(unknown.params.get("value", "QUEUED_FOR_REVIEW"))
+        return envelope(body)
+
+    async def cancel(self, request: Request) -> Response:
+        """``POST .../cancel/``: accepted for running and ended jobs alike."""
+        found = self._job(request)
+        if isinstance(found, Response):
+            return found
+        self.ctx.store.cancel(found[1])
+        return envelope({})
+
+    async def job_results_json(self, request: Request) -> Response:
+        """``GET .../outputs/data-json/``: the last task's FeatureCollection, no envelope."""
+        found = self._job(request)
+        if isinstance(found, Response):
+            return found
+        snap, job = found
+        return self._feature_collection(snap, job.tasks[-1], f"job {job.id}")
+
+    def _feature_collection(self, snap: Snapshot, task: Task, what: str) -> Response:
+        if not snap.task_outputs_ready(task):
+            return error(404, f"No outputs of {what} yet")
+        return JSONResponse({"type": "FeatureCollection", "features": task.features})
+
+    async def job_download(self, request: Request) -> Response:
+        """``GET .../downloads/results/``: a signed URL on the storage listener."""
+        found = self._job(request)
+        if isinstance(found, Response):
+            return found
+        snap, job = found
+        return self._signed(snap, job, None)
+
+    def _signed(self, snap: Snapshot, job: Job, task: Task | None) -> Response:
+        target = task or job.tasks[-1]
+        if not snap.task_outputs_ready(target) or target.archive is None:
+            what = f"task {task.id}" if task else f"job {job.id}"
+            return error(404, f"No results of {what} yet")
+        filename = f"output.{job.archive_format}"
+        path = object_path(job.id, filename, task.id if task else None)
+        return envelope({"url": self.ctx.signer.sign(self.ctx.storage_url, path)})
+
+    async def tasks(self, request: Request) -> Response:
+        """``GET .../tasks/``."""
+        found = self._job(request)
+        if isinstance(found, Response):
+            return found
+        snap, job = found
+        return envelope([snap.task_json(task) for task in job.tasks])
+
+    async def logs(self, request: Request) -> Response:
+        """``GET .../tasks/{t}/logs``: plain text that grows while the task runs."""
+        found = self._task(request)
+        if isinstance(found, Response):
+            return found
+        snap, task = found
+        return PlainTextResponse(snap.log_text(task))
+
+    async def task_results_json(self, request: Request) -> Response:
+        """``GET .../tasks/{t}/outputs/data-json/``."""
+        found = self._task(request)
+        if isinstance(found, Response):
+            return found
+        snap, task = found
+        return self._feature_collection(snap, task, f"task {task.id}")
+
+    async def quicklooks(self, request: Request) -> Response:
+        """``GET .../tasks/{t}/outputs/quicklooks/``: empty until the task succeeded."""
+        found = self._task(request)
+        if isinstance(found, Response):
+            return found
+        snap, task = found
+        return envelope(list(task.quicklooks) if snap.task_outputs_ready(task) else [])
+
+    async def quicklook(self, request: Request) -> Response:
+        """``GET .../tasks/{t}/outputs/quicklooks/{name}``: PNG bytes."""
+        found = self._task(request)
+        if isinstance(found, Response):
+            return found
+        snap, task = found
+        name = request.path_params["name"]
+        data = task.quicklooks.get(name)
+        if data is None or not snap.task_outputs_ready(task):
+            return error(404, f"Quicklook {name} not found")
+        return Response(data, media_type="image/png")
+
+    async def task_download(self, request: Request) -> Response:
+        """``GET .../tasks/{t}/downloads/results/``."""
+        found = self._task(request)
+        if isinstance(found, Response):
+            return found
+        snap, task = found
+        job = self.ctx.store.get(request.path_params["job_id"])
+        assert job is not None
+        return self._signed(snap, job, task)
+
+    async def credits(self, request: Request) -> Response:
+        """``GET .../credits``: 0 until the job has ended."""
+        found = self._job(request)
+        if isinstance(found, Response):
+            return found
+        snap, job = found
+        return envelope(
+            {
+                "projectId": job.project_id,
+                "projectDisplayId": job.project_id[:8],
+                "jobId": job.id,
+                "jobDisplayId": job.id[:8],
+                "creditsUsed": snap.credits_used(),
+            }
+        )
+
+
+async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    """Unknown paths answer a JSON envelope too, not Starlette's plain text."""
+    await error(404)(scope, receive, send)
+
+
+def create_app(ctx: Context) -> ASGIApp:
+    """The API listener's ASGI app."""
+    api = Api(ctx)
+    job = "/projects/{project_id}/jobs/{job_id}"
+    task = job + "/tasks/{task_id}"
+    routes = [
+        Route("/oauth/token", api.token, methods=["POST"]),
+        Route(job, api.get_job, methods=["GET"]),
+        Route(job + "/cancel/", api.cancel, methods=["POST"]),
+        Route(job + "/outputs/data-json/", api.job_results_json, methods=["GET"]),
+        Route(job + "/downloads/results/", api.job_download, methods=["GET"]),
+        Route(job + "/tasks/", api.tasks, methods=["GET"]),
+        Route(job + "/credits", api.credits, methods=["GET"]),
+        Route(task + "/logs", api.logs, methods=["GET"]),
+        Route(task + "/outputs/data-json/", api.task_results_json, methods=["GET"]),
+        Route(task + "/outputs/quicklooks/", api.quicklooks, methods=["GET"]),
+        Route(task + "/outputs/quicklooks/{name}", api.quicklook, methods=["GET"]),
+        Route(task + "/downloads/results/", api.task_download, methods=["GET"]),
+    ]
+    # The real API is strict about trailing slashes; redirecting would hide client bugs.
+    router = Router(routes=routes, redirect_slashes=False, default=not_found)
+    return FaultsAndRecords(router, ctx)
+
