@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import google_crc32c
-from PIL import Image, TiffImagePlugin
+from PIL import Image, TiffImagePlugin, TiffTags
 
 __all__ = [
     "HOSTILE_KINDS",
@@ -137,11 +137,11 @@ def tiff_bytes(rng: random.Random, bbox: list[float]) -> bytes:
     # GeoTIFF tags: pixel scale, one tie point at the upper left, and a key directory saying
     # "geographic, WGS 84" so GIS tools place the image where the footprint is.
     info[33550] = ((east - west) / IMAGE_SIZE, (north - south) / IMAGE_SIZE, 0.0)
-    info.tagtype[33550] = TiffImagePlugin.DOUBLE
+    info.tagtype[33550] = TiffTags.DOUBLE
     info[33922] = (0.0, 0.0, 0.0, west, north, 0.0)
-    info.tagtype[33922] = TiffImagePlugin.DOUBLE
+    info.tagtype[33922] = TiffTags.DOUBLE
     info[34735] = (1, 1, 0, 3, 1024, 0, 1, 2, 1025, 0, 1, 1, 2048, 0, 1, 4326)
-    info.tagtype[34735] = TiffImagePlugin.SHORT
+    info.tagtype[34735] = TiffTags.SHORT
     buffer = io.BytesIO()
     image.save(buffer, format="TIFF", tiffinfo=info)
     return buffer.getvalue()

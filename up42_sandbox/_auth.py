@@ -49,7 +49,7 @@ class TokenStore:
         """A new token, shaped like the real API's JWTs (three base64url parts)."""
         with self._lock:
             now = time.time()
-            header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+            header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT"}, separators=(",", ":")).encode())
             claims = {
                 "sub": self.project_id,
                 "iss": "up42-sandbox",
@@ -57,7 +57,7 @@ class TokenStore:
                 "exp": int(now + self.ttl),
                 "jti": f"{self._rng.getrandbits(64):016x}",
             }
-            payload = _b64url(json.dumps(claims).encode())
+            payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
             token = f"{header}.{payload}.{_b64url(self._rng.randbytes(32))}"
             self._issued[token] = time.monotonic() + self.ttl
             return token

@@ -126,15 +126,16 @@ async function main(): Promise<number> {
     async onResponse({ request, response, schemaPath }) {
       if (schemaPath === TOKEN_PATH || request.method !== "GET") return undefined;
       let answer = response;
+      let retry = request;
       if (answer.status === 401) {
         token = undefined;
-        const retry = new Request(request);
+        retry = new Request(request);
         retry.headers.set("Authorization", `Bearer ${await accessToken()}`);
-        answer = await fetch(retry);
+        answer = await fetch(retry.clone());
       }
       for (let attempt = 0; attempt < MAX_RETRIES && RETRYABLE.has(answer.status); attempt++) {
         await sleep(retryDelayMs(answer, attempt));
-        answer = await fetch(new Request(request));
+        answer = await fetch(retry.clone());
       }
       return answer;
     },

@@ -1,0 +1,133 @@
+"""``up42-sandbox``: run the sandbox as a process, for the demo and for recording cassettes.
+
+The CLI is a thin wrapper over ``Sandbox``: it starts one, creates the three demo jobs,
+switches on the faults asked for, writes an info file once both listeners accept connections,
+and stops cleanly on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ._faults import FAULT_KINDS, parse_fault_spec
+from ._sandbox import Sandbox
+
+__all__ = ["main"]
+
+#: The demo jobs of the info file: "succeeds" ends in about 8 s at speed 1 (1 s NOT STARTED,
+#: 1 s PENDING, 6 s RUNNING), "fails" likewise, "long_running" runs until cancelled.
+DEMO_JOBS: dict[str, dict[str, Any]] = {
+    "succeeds": {"outcome": "succeeds", "name": "Demo job_py"},
+    "fails": {"outcome": "fails", "name": "Demo job_py (fails)"},
+    "long_running": {"outcome": "long_running", "name": "Demo job_py (long running)"},
+}
+#: Seconds between checks for a stop signal while the main thread waits.
+WAIT_TICK = 0.2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="up42-sandbox",
+        description="A local, stateful stand-in of the UP42 job API.",
+        epilog=f"Fault kinds: {', '.join(sorted(FAULT_KINDS))}. "
+        "Example: --fault rate_limit:count=3,retry_after=2",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
+    parser.add_argument("--port", type=int, default=0, help="API port (0: a free one)")
+    parser.add_argument("--storage-port", type=int, default=0, help="signed-URL port (0: free)")
+    parser.add_argument("--info-file", type=Path, help="where to write the connection info JSON")
+    parser.add_argument("--speed", type=float, default=1.0, help="time scale of jobs (default 1)")
+    parser.add_argument("--token-ttl", type=float, default=300.0, help="token lifetime, seconds")
+    parser.add_argument("--url-ttl", type=float, default=3600.0, help="signed URL lifetime, s")
+    parser.add_argument("--seed", type=int, default=None, help="make every id reproducible")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND[:k=v,...]",
+        help="switch a fault on (repeatable)",
+    )
+    return parser
+
+
+def _accepts(url: str) -> bool:
+    host, _, port = url.removeprefix("http://").rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _write_atomically(path: Path, data: dict[str, Any]) -> None:
+    """Readers polling for the file never see it half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run until SIGINT or SIGTERM; returns the exit code (0 on a clean stop)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        faults = [parse_fault_spec(spec) for spec in args.fault]
+    except ValueError as exc:
+        parser.error(str(exc))
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    info_file: Path | None = args.info_file
+    if info_file is not None:
+        # A stale file from an earlier run must not be mistaken for this one.
+        info_file.unlink(missing_ok=True)
+    try:
+        with Sandbox(
+            speed=args.speed,
+            token_ttl=args.token_ttl,
+            url_ttl=args.url_ttl,
+            host=args.host,
+            seed=args.seed,
+            port=args.port,
+            storage_port=args.storage_port,
+        ) as sb:
+            jobs = {key: sb.create_job(**spec) for key, spec in DEMO_JOBS.items()}
+            for kind, kwargs in faults:
+                sb.inject(kind, **kwargs)
+            if not (_accepts(sb.base_url) and _accepts(sb.storage_url)):
+                print("up42-sandbox: the listeners do not accept connections", file=sys.stderr)
+                return 1
+            info = {**sb.info(), "jobs": jobs}
+            if info_file is not None:
+                _write_atomically(info_file, info)
+            print(f"up42-sandbox: API {sb.base_url}, storage {sb.storage_url}", flush=True)
+            print(json.dumps(info), flush=True)
+            while not stop.wait(WAIT_TICK):
+                pass
+    except OSError as exc:
+        print(f"up42-sandbox: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if info_file is not None:
+            info_file.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

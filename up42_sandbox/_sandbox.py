@@ -1,0 +1,426 @@
+"""``Sandbox``: both listeners in a background thread, and the handles tests drive them with."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+import socket
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from ._app import Context, create_app
+from ._archives import Archive, seeded_uuid
+from ._auth import TokenStore
+from ._faults import Fault, FaultRegistry
+from ._jobs import Job, JobStore
+from ._records import RequestLog
+from ._storage import Signer, StorageServer, parse_object_path
+
+__all__ = ["Sandbox"]
+
+#: Seconds to wait for the listeners to come up or go down before giving up loudly.
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 15.0
+#: Seconds uvicorn lets in-flight API requests finish when the sandbox stops.
+GRACEFUL_SHUTDOWN = 1.0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A bound, listening socket: binding ourselves on port 0 tells us the port before serving."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def _url(host: str, sock: socket.socket) -> str:
+    port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+class Sandbox:
+    """A local, stateful stand-in of the UP42 job API, for tests, cassettes and the demo.
+
+    Two listeners run in one background thread: the job API (``base_url``) and a
+    cloud-storage look-alike serving signed result URLs (``storage_url``, another origin).
+
+    Example:
+        >>> with Sandbox(speed=20, seed=1) as sb:  # doctest: +SKIP
+        ...     job_id = sb.create_job("succeeds")
+        ...     sb.inject("rate_limit", count=2, retry_after=1)
+        ...     # point a client at sb.base_url with sb.project_id / sb.project_api_key
+
+    Args:
+        speed: how much faster than real time jobs move (20 makes a default job take 0.4 s).
+        token_ttl: seconds a bearer token lives (real time, not scaled by ``speed``).
+        url_ttl: seconds a signed download URL lives (real time).
+        host: the interface both listeners bind; loopback unless you mean otherwise.
+        seed: with an int, every id (project, jobs, tasks, features, tokens) is reproducible.
+        port: the API port (0: a free one).
+        storage_port: the storage port (0: a free one).
+    """
+
+    def __init__(
+        self,
+        *,
+        speed: float = 1.0,
+        token_ttl: float = 300.0,
+        url_ttl: float = 3600.0,
+        host: str = "127.0.0.1",
+        seed: int | None = None,
+        port: int = 0,
+        storage_port: int = 0,
+    ) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be > 0")
+        self.speed = speed
+        self.host = host
+        self.seed = seed
+        self._ports = (port, storage_port)
+        rng = random.Random(seed)
+        self.project_id: str = seeded_uuid(rng)
+        self.project_api_key: str = f"sandbox-{rng.getrandbits(128):032x}"
+        self._ids = rng
+        # Tokens and signatures draw from their own streams: however many tokens a client asks
+        # for, the job ids of a seeded sandbox stay the same.
+        token_rng = random.Random(None if seed is None else f"{seed}/tokens")
+        self._tokens = TokenStore(
+            project_id=self.project_id, api_key=self.project_api_key, ttl=token_ttl, rng=token_rng
+        )
+        self._signer = Signer(key=token_rng.randbytes(32), ttl=url_ttl)
+        self.faults = FaultRegistry()
+        self.requests = RequestLog()
+        self._store: JobStore | None = None
+        self._workdir: Path | None = None
+        self._thread: threading.Thread | None = None
+        self._server: uvicorn.Server | None = None
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._sockets: list[socket.socket] = []
+        self._base_url: str | None = None
+        self._storage_url: str | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> Sandbox:
+        """Bind both ports and serve from a background thread; returns once both accept."""
+        if self._thread is not None:
+            raise RuntimeError("the sandbox is already running")
+        api_sock = _listen(self.host, self._ports[0])
+        try:
+            storage_sock = _listen(self.host, self._ports[1])
+        except OSError:
+            api_sock.close()
+            raise
+        self._sockets = [api_sock, storage_sock]
+        self._base_url, self._storage_url = _url(self.host, api_sock), _url(self.host, storage_sock)
+        self._workdir = Path(tempfile.mkdtemp(prefix="up42-sandbox-"))
+        self._store = JobStore(
+            root=self._workdir, speed=self.speed, rng=self._ids, project_id=self.project_id
+        )
+        ctx = Context(
+            store=self._store,
+            tokens=self._tokens,
+            faults=self.faults,
+            requests=self.requests,
+            signer=self._signer,
+            storage_url=self._storage_url,
+        )
+        config = uvicorn.Config(
+            create_app(ctx),
+            lifespan="off",
+            http="h11",
+            ws="none",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+        )
+        # Run from a non-main thread, uvicorn installs no signal handlers (see
+        # uvicorn.Server.capture_signals), so the host process keeps its own Ctrl-C handling.
+        self._server = uvicorn.Server(config)
+        storage = StorageServer(
+            resolve=self._resolve, signer=self._signer, faults=self.faults, requests=self.requests
+        )
+        self._ready.clear()
+        self._failure = None
+        self._thread = threading.Thread(
+            target=asyncio.run,
+            args=(self._serve(self._server, storage, api_sock, storage_sock),),
+            name="up42-sandbox",
+            daemon=True,
+        )
+        self._thread.start()
+        if not self._ready.wait(START_TIMEOUT) or self._failure is not None:
+            self.stop()
+            raise RuntimeError("the sandbox did not start") from self._failure
+        return self
+
+    async def _serve(
+        self,
+        server: uvicorn.Server,
+        storage: StorageServer,
+        api_sock: socket.socket,
+        storage_sock: socket.socket,
+    ) -> None:
+        try:
+            await storage.start(storage_sock)
+            api = asyncio.create_task(server.serve(sockets=[api_sock]))
+            while not server.started and not api.done():
+                await asyncio.sleep(0.005)
+            if api.done():
+                api.result()
+            self._ready.set()
+            await api
+        except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
+            self._failure = exc
+            self._ready.set()
+        finally:
+            await storage.stop()
+
+    def stop(self) -> None:
+        """Stop both listeners, free the ports and delete the archives. Safe to call twice."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(STOP_TIMEOUT)
+            if self._thread.is_alive():
+                raise RuntimeError("the sandbox did not stop within its timeout")
+        self._thread = None
+        self._server = None
+        for sock in self._sockets:
+            sock.close()
+        self._sockets = []
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the listeners are up."""
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- addresses ---------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``: the job API."""
+        if self._base_url is None:
+            raise RuntimeError("start the sandbox first: `with Sandbox() as sb:`")
+        return self._base_url
+
+    @property
+    def storage_url(self) -> str:
+        """``http://127.0.0.1:<port2>``: the signed-URL host (another origin)."""
+        if self._storage_url is None:
+            raise RuntimeError("start the sandbox first: `with Sandbox() as sb:`")
+        return self._storage_url
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> JobStore:
+        """The job store (raises before ``start``)."""
+        if self._store is None:
+            raise RuntimeError("start the sandbox first: `with Sandbox() as sb:`")
+        return self._store
+
+    def create_job(
+        self,
+        outcome: str = "succeeds",
+        *,
+        name: str = "Demo job_py",
+        mode: str = "DEFAULT",
+        tasks: int = 2,
+        duration: float = 6.0,
+        features: int = 3,
+        padding: int = 0,
+        archive: str = "tgz",
+        archive_root: str = "output/",
+        hostile: str | None = None,
+        status: str | None = None,
+        credits: int = 100,
+        start_status: str | None = None,
+    ) -> str:
+        """Create a job that moves NOT STARTED -> PENDING -> RUNNING -> its outcome.
+
+        Args:
+            outcome: "succeeds", "fails" (last task FAILED, ERROR in its log) or
+                "long_running" (runs until cancelled).
+            name: the job's name.
+            mode: "DEFAULT" or "DRY_RUN" (or any string, to test open enums).
+            tasks: number of tasks; they run one after another.
+            duration: sandbox seconds of the RUNNING phase (NOT STARTED and PENDING take
+                about 1 s each); divide by ``speed`` for real seconds.
+            features: features in each task's data.json (one GeoTIFF and quicklook each).
+            padding: extra incompressible bytes in the job's archive, for big-download tests.
+            archive: "tgz" or "zip".
+            archive_root: "output/" like the real archives, or "" for archives without it.
+            hostile: None, "dotdot", "absolute", "symlink", "hardlink", "truncated" or "all".
+            status: a status string the API reports whatever the timeline says.
+            credits: creditsUsed once the job has ended.
+            start_status: start already in this status (e.g. "SUCCEEDED"), outputs ready.
+
+        Returns:
+            The job id.
+        """
+        job = self.store.create(
+            outcome,
+            name=name,
+            mode=mode,
+            tasks=tasks,
+            duration=duration,
+            features=features,
+            padding=padding,
+            archive=archive,
+            archive_root=archive_root,
+            hostile=hostile,
+            status=status,
+            credits=credits,
+            start_status=start_status,
+        )
+        return job.id
+
+    def _job(self, job_id: str) -> Job:
+        job = self.store.get(job_id)
+        if job is None:
+            raise KeyError(f"no job {job_id} in this sandbox")
+        return job
+
+    def job_status(self, job_id: str) -> str:
+        """The status the API reports for the job now (faults aside)."""
+        job = self._job(job_id)
+        return self.store.snapshot(job).status
+
+    def task_ids(self, job_id: str) -> list[str]:
+        """The job's task ids, in workflow order."""
+        return [task.id for task in self._job(job_id).tasks]
+
+    def cancel_job(self, job_id: str) -> None:
+        """Cancel as ``POST .../cancel/`` would."""
+        self.store.cancel(self._job(job_id))
+
+    def _archive(self, job_id: str, task_id: str | None) -> Archive:
+        job = self._job(job_id)
+        if task_id is None:
+            archive = job.archive
+        else:
+            matches = [task.archive for task in job.tasks if task.id == task_id]
+            if not matches:
+                raise KeyError(f"job {job_id} has no task {task_id}")
+            archive = matches[0]
+        assert archive is not None
+        return archive
+
+    def archive_path(self, job_id: str, task_id: str | None = None) -> Path:
+        """The exact file the storage listener serves for the job (or one task)."""
+        return self._archive(job_id, task_id).path
+
+    def archive_info(self, job_id: str, task_id: str | None = None) -> Archive:
+        """The archive with its size, md5, crc32c, ETag and x-goog-hash."""
+        return self._archive(job_id, task_id)
+
+    def download_url(self, job_id: str, task_id: str | None = None) -> str:
+        """A freshly signed URL to the job's (or task's) archive, as the API would answer."""
+        job = self._job(job_id)
+        from ._storage import object_path
+
+        path = object_path(job_id, f"output.{job.archive_format}", task_id)
+        return self._signer.sign(self.storage_url, path)
+
+    def _resolve(self, path: str) -> Archive | None:
+        parsed = parse_object_path(path)
+        if parsed is None or self._store is None:
+            return None
+        job_id, task_id, filename = parsed
+        job = self._store.get(job_id)
+        if job is None or filename != f"output.{job.archive_format}":
+            return None
+        try:
+            return self._archive(job_id, task_id)
+        except KeyError:
+            return None
+
+    # -- tokens and faults --------------------------------------------------------------------
+
+    def issue_token(self) -> str:
+        """A valid bearer token, without going through ``/oauth/token``."""
+        return self._tokens.issue()
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far answers 401 from now on."""
+        self._tokens.expire_all()
+
+    def inject(
+        self,
+        kind: str,
+        *,
+        count: int | None = 1,
+        job_id: str | None = None,
+        path: str | None = None,
+        method: str | None = None,
+        **params: Any,
+    ) -> Fault:
+        """Switch a fault on for the next ``count`` matching requests (None: forever).
+
+        API listener kinds: "rate_limit" (``retry_after=2``, ``retry_after_date=False``),
+        "error" (``status=503``; 502/504 answer HTML, others a JSON envelope; ``body="json"``
+        or ``"html"`` overrides; ``retry_after`` adds the header), "delay" (``seconds=1.0``),
+        "malformed_json", "wrong_content_type", "unknown_status" (``value="QUEUED_FOR_REVIEW"``,
+        only consumed by ``GET`` of the job).
+        Storage listener kinds: "drop" (``at_byte=0``), "ignore_range", "expired_url",
+        "corrupt" (``at_byte=size // 2``).
+
+        Args:
+            kind: the fault.
+            count: how many matching requests it applies to; None for every one.
+            job_id: only requests whose path contains this job id.
+            path: only requests whose path contains this substring.
+            method: only requests with this method.
+            **params: the kind's settings.
+
+        Returns:
+            A handle with ``.remaining`` and ``.hits``.
+        """
+        return self.faults.inject(
+            kind, count=count, job_id=job_id, path=path, method=method, **params
+        )
+
+    def clear_faults(self) -> None:
+        """Switch every fault off."""
+        self.faults.clear()
+
+    def info(self) -> dict[str, Any]:
+        """What a client needs to connect (the CLI writes this to its info file)."""
+        return {
+            "base_url": self.base_url,
+            "storage_url": self.storage_url,
+            "project_id": self.project_id,
+            "project_api_key": self.project_api_key,
+        }
