@@ -4,7 +4,8 @@
 #   2. type-check the example that uses it with openapi-fetch (tsc --noEmit), then compile it,
 #   3. start the local sandbox on a free port and run the example against its succeeding job.
 # Fails when any step fails, including the example (it exits non-zero unless the job SUCCEEDED).
-# The sandbox is stopped whatever happens. Settings: SANDBOX_SPEED (default 20),
+# The sandbox is stopped whatever happens. Settings: SANDBOX_SPEED (default 10:
+# the demo job then ends in under a second, late enough to be seen RUNNING first),
 # SANDBOX_START_TIMEOUT (seconds, default 30), VENV_BIN (default .venv/bin).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,7 +14,7 @@ sdk=sdks/typescript
 venv_bin="${VENV_BIN:-.venv/bin}"
 [[ "$venv_bin" == /* ]] || venv_bin="$root/$venv_bin"
 sandbox="$venv_bin/up42-sandbox"
-speed="${SANDBOX_SPEED:-20}"
+speed="${SANDBOX_SPEED:-10}"
 start_timeout="${SANDBOX_START_TIMEOUT:-30}"
 
 tools/npm-ci.sh "$sdk"

@@ -8,6 +8,7 @@ traceback, and exit with a code that says what went wrong (see ``EXIT_CODES``).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -107,6 +108,14 @@ def _errors_as_exit_codes() -> Iterator[None]:
         _fail(EXIT_OTHER, f"{exc.strerror or exc} ({exc.filename or 'file system'})")
     except KeyboardInterrupt:
         _fail(130, "interrupted")
+    except Exception as exc:
+        if os.environ.get("UP42_DEBUG"):
+            raise
+        _fail(
+            EXIT_OTHER,
+            f"unexpected {type(exc).__name__}: {exc} (set UP42_DEBUG=1 for a traceback "
+            "and please report it)",
+        )
 
 
 def _open_job(job_id: str, config: Path | None, base_url: str | None) -> Job:
@@ -123,7 +132,12 @@ def _print_json(data: Any) -> None:
 
 def _command(body: Callable[[], None]) -> None:
     with _errors_as_exit_codes():
-        body()
+        try:
+            body()
+        finally:
+            from ._session import close_last_session
+
+            close_last_session()
 
 
 @job_app.command()

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 from uuid import UUID
 
-from ._errors import JobCancelledError, JobFailedError, JobTimeoutError, Up42Error
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    JobCancelledError,
+    JobFailedError,
+    JobTimeoutError,
+    NotFoundError,
+    Up42Error,
+)
 from ._jobtask import JobTask, default_directory, read_json
 from ._status import CANCELLED_STATUSES, FAILED_STATUSES, JobStatus
 from ._viz import VizMixin
@@ -200,9 +208,17 @@ class Job(VizMixin):
         """
         from up42_jobs_client.api.jobs import cancel_job
 
-        self.auth.call(
-            cancel_job.sync_detailed, project_id=UUID(self.project_id), job_id=UUID(self.job_id)
-        )
+        try:
+            self.auth.call(
+                cancel_job.sync_detailed, project_id=UUID(self.project_id), job_id=UUID(self.job_id)
+            )
+        except APIError as exc:
+            # A retried cancel, or one racing another client, may be refused because the
+            # job is already on its way out: that is the outcome the caller asked for.
+            if isinstance(exc, AuthenticationError | NotFoundError):
+                raise
+            if str(self.info.get("status")) not in CANCELLED_STATUSES:
+                raise
         LOGGER.info("Job canceled: %s", self.job_id)
 
     # -- tasks and logs ----------------------------------------------------------------

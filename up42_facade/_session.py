@@ -316,6 +316,14 @@ def _read_config(path: Path) -> dict[str, str]:
     return {key: str(value) for key, value in config.items() if value is not None}
 
 
+def close_last_session() -> None:
+    """Close the session of the last ``authenticate()``, if any (the CLI's cleanup)."""
+    global _last_session
+    if _last_session is not None:
+        _last_session.close()
+        _last_session = None
+
+
 def _require_session() -> Up42:
     if _last_session is None:
         raise ConfigurationError("not authenticated: call up42_facade.authenticate(...) first")

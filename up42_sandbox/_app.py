@@ -217,9 +217,7 @@ class Api:
             return found
         snap, _ = found
         body = snap.job_json()
-        unknown = self.ctx.faults.first(
-            "api", request.method, request.url.path, {"unknown_status"}
-        )
+        unknown = self.ctx.faults.first("api", request.method, request.url.path, {"unknown_status"})
         if unknown is not None:
             body["status"] = str(unknown.params.get("value", "QUEUED_FOR_REVIEW"))
         return envelope(body)
@@ -360,4 +358,3 @@ def create_app(ctx: Context) -> ASGIApp:
     # The real API is strict about trailing slashes; redirecting would hide client bugs.
     router = Router(routes=routes, redirect_slashes=False, default=not_found)
     return FaultsAndRecords(router, ctx)
-

@@ -20,9 +20,7 @@ def _b64url(data: bytes) -> str:
 class TokenStore:
     """Issues and checks tokens; a token dies after ``ttl`` seconds or on ``expire_all``."""
 
-    def __init__(
-        self, *, project_id: str, api_key: str, ttl: float, rng: random.Random
-    ) -> None:
+    def __init__(self, *, project_id: str, api_key: str, ttl: float, rng: random.Random) -> None:
         if ttl <= 0:
             raise ValueError("token_ttl must be > 0 seconds")
         self.project_id = project_id
@@ -49,7 +47,9 @@ class TokenStore:
         """A new token, shaped like the real API's JWTs (three base64url parts)."""
         with self._lock:
             now = time.time()
-            header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT"}, separators=(",", ":")).encode())
+            header = _b64url(
+                json.dumps({"alg": "RS256", "typ": "JWT"}, separators=(",", ":")).encode()
+            )
             claims = {
                 "sub": self.project_id,
                 "iss": "up42-sandbox",

@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["API_KINDS", "FAULT_KINDS", "STORAGE_KINDS", "Fault", "FaultRegistry", "parse_fault_spec"]
+__all__ = [
+    "API_KINDS",
+    "FAULT_KINDS",
+    "STORAGE_KINDS",
+    "Fault",
+    "FaultRegistry",
+    "parse_fault_spec",
+]
 
 Listener = Literal["api", "storage"]
 

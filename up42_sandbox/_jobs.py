@@ -207,9 +207,12 @@ class Snapshot:
             updated = float(job.cancelled_at or 0.0)
         else:
             updated = float(end or 0.0)
-        started = RUN_START if self.elapsed >= RUN_START and (
-            job.cancelled_at is None or job.cancelled_at >= RUN_START
-        ) else None
+        started = (
+            RUN_START
+            if self.elapsed >= RUN_START
+            and (job.cancelled_at is None or job.cancelled_at >= RUN_START)
+            else None
+        )
         actor = {"id": job.user_id, "type": "USER"}
         return {
             "id": job.id,
@@ -345,7 +348,14 @@ class JobStore:
     ) -> Job:
         """Create a job; see ``Sandbox.create_job`` for the arguments."""
         outcome, start_status = _check(
-            outcome, tasks, duration, features, padding, archive, archive_root, hostile,
+            outcome,
+            tasks,
+            duration,
+            features,
+            padding,
+            archive,
+            archive_root,
+            hostile,
             start_status,
         )
         # One creation at a time keeps the seeded RNG's sequence (and so every id) stable.
@@ -419,8 +429,13 @@ class JobStore:
                 "intersects": {
                     "type": "Polygon",
                     "coordinates": [
-                        [[13.375, 52.51], [13.375, 52.52], [13.39, 52.52], [13.39, 52.51],
-                         [13.375, 52.51]]
+                        [
+                            [13.375, 52.51],
+                            [13.375, 52.52],
+                            [13.39, 52.52],
+                            [13.39, 52.51],
+                            [13.375, 52.51],
+                        ]
                     ],
                 },
                 "max_cloud_cover": 20,

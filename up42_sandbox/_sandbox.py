@@ -160,6 +160,7 @@ class Sandbox:
             log_config=None,
             log_level="warning",
             access_log=False,
+            server_header=False,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         )
         # Run from a non-main thread, uvicorn installs no signal handlers (see

@@ -217,7 +217,9 @@ class StorageServer:
             if task is not None:
                 self._tasks.discard(task)
 
-    async def _one_request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    async def _one_request(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         """Answer one request; False when the connection must close."""
         try:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -272,7 +274,9 @@ class StorageServer:
         writer.write(_head(status, fields, keep) + (b"" if head_only else body))
         await writer.drain()
 
-    async def _respond(self, writer: asyncio.StreamWriter, record: RequestRecord, keep: bool) -> bool:
+    async def _respond(
+        self, writer: asyncio.StreamWriter, record: RequestRecord, keep: bool
+    ) -> bool:
         method, path, query = record.method, record.path, record.query
         head_only = method == "HEAD"
         faults = self._faults.take("storage", method, path, STORAGE_KINDS)
@@ -303,7 +307,9 @@ class StorageServer:
         chosen = parse_range(wanted, size)
         if chosen == "unsatisfiable":
             record.status = 416
-            body = xml_error("InvalidRange", "The requested range cannot be satisfied.", wanted or "")
+            body = xml_error(
+                "InvalidRange", "The requested range cannot be satisfied.", wanted or ""
+            )
             extra = {"Content-Range": f"bytes */{size}"}
             await self._simple(writer, 416, body, xml, keep=keep, extra=extra, head_only=head_only)
             return True
@@ -408,4 +414,3 @@ def parse_object_path(path: str) -> tuple[str, str | None, str] | None:
     if len(parts) == 4 and parts[0] == BUCKET:
         return parts[1], parts[2], parts[3]
     return None
-

@@ -33,15 +33,15 @@ def test_info_is_fetched_anew_on_every_access(sandbox: Sandbox, session: up42.Up
 
 
 def test_the_module_level_entry_points_use_the_last_session(sandbox: Sandbox) -> None:
-    up42.authenticate(
+    with up42.authenticate(
         project_id=sandbox.project_id,
         project_api_key=sandbox.project_api_key,
         base_url=sandbox.base_url,
-    )
-    job = up42.initialize_job(job_id=sandbox.create_job("succeeds"))
-    assert isinstance(job, up42.Job)
-    task = up42.initialize_jobtask(job.get_jobtasks()[0].jobtask_id, job.job_id)
-    assert isinstance(task, up42.JobTask)
+    ):
+        job = up42.initialize_job(job_id=sandbox.create_job("succeeds"))
+        assert isinstance(job, up42.Job)
+        task = up42.initialize_jobtask(job.get_jobtasks()[0].jobtask_id, job.job_id)
+        assert isinstance(task, up42.JobTask)
 
 
 @pytest.mark.parametrize("status", [*ALL_STATUSES, "QUEUED_FOR_REVIEW"])

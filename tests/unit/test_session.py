@@ -189,15 +189,17 @@ def test_authenticate_reads_a_cfg_file_and_the_environment(
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps({"project_id": PROJECT, "project_api_key": KEY}))
     transport = httpx.MockTransport(api.handler)
-    session = up42_facade.authenticate(cfg_file=cfg, base_url="http://api.test", transport=transport)
-    assert session.project_id == PROJECT
-    assert up42_facade.initialize_job(job_id=JOB).job_id == JOB
+    with up42_facade.authenticate(
+        cfg_file=cfg, base_url="http://api.test", transport=transport
+    ) as session:
+        assert session.project_id == PROJECT
+        assert up42_facade.initialize_job(job_id=JOB).job_id == JOB
 
     monkeypatch.setenv("UP42_PROJECT_ID", PROJECT)
     monkeypatch.setenv("UP42_PROJECT_API_KEY", KEY)
     monkeypatch.setenv("UP42_BASE_URL", "http://api.test")
-    from_env = up42_facade.authenticate(transport=transport)
-    assert from_env.base_url == "http://api.test"
+    with up42_facade.authenticate(transport=transport) as from_env:
+        assert from_env.base_url == "http://api.test"
 
 
 def test_authenticate_without_credentials_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:

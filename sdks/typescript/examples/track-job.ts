@@ -25,7 +25,7 @@ type KnownJobStatus = components["schemas"]["KnownJobStatus"];
 const TERMINAL: ReadonlySet<JobStatus> = new Set<KnownJobStatus>(["SUCCEEDED", "FAILED", "ERROR", "CANCELLED"]);
 /** Answers worth a retry of an idempotent call (rate limit, proxy and overload errors). */
 const RETRYABLE = new Set([429, 502, 503, 504]);
-const MAX_RETRIES = 3;
+const MAX_RETRIES = 4;
 const TOKEN_PATH = "/oauth/token";
 
 class UsageError extends Error {}
@@ -77,8 +77,10 @@ function describe(error: unknown): string {
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }
 
+type FetchResult<T> = { data?: T; error?: unknown; response: Response };
+
 /** The data of a successful call; an ApiError naming the call, status and reason otherwise. */
-function unwrap<T>(what: string, result: { data?: T; error?: unknown; response: Response }): T {
+function unwrap<T>(what: string, result: FetchResult<T>): T {
   const { data, error, response } = result;
   if (!response.ok || data === undefined) {
     throw new ApiError(`${what} failed: HTTP ${response.status} ${response.statusText} - ${describe(error)}`.trimEnd());
@@ -100,47 +102,50 @@ async function main(): Promise<number> {
   const client = createClient<paths>({ baseUrl: settings.baseUrl });
 
   // Access tokens: client credentials over HTTP Basic, kept until shortly before they expire.
-  let token: { value: string; expiresAt: number } | undefined;
+  let token: { value: string; renewAt: number } | undefined;
   async function accessToken(): Promise<string> {
-    if (token && Date.now() < token.expiresAt - 30_000) return token.value;
+    if (token && Date.now() < token.renewAt) return token.value;
     const basic = Buffer.from(`${settings.projectId}:${settings.apiKey}`).toString("base64");
-    const answer = unwrap(
-      "getting an access token",
-      await client.POST(TOKEN_PATH, {
+    const answer = await call("getting an access token", () =>
+      client.POST(TOKEN_PATH, {
         headers: { Authorization: `Basic ${basic}`, "Content-Type": "application/x-www-form-urlencoded" },
         body: { grant_type: "client_credentials" },
       }),
     );
-    token = { value: answer.access_token, expiresAt: Date.now() + answer.expires_in * 1000 };
+    const lifetime = answer.expires_in * 1000;
+    token = { value: answer.access_token, renewAt: Date.now() + lifetime - Math.min(30_000, lifetime / 10) };
     return token.value;
   }
 
-  // Every API call carries the bearer token. A 401 means it expired: get a new one and try once more.
-  // Idempotent calls are retried on rate limits and gateway errors.
-  const session: Middleware = {
+  // Every API call but the token's own carries the bearer token.
+  client.use({
     async onRequest({ request, schemaPath }) {
       if (schemaPath === TOKEN_PATH) return undefined;
       request.headers.set("Authorization", `Bearer ${await accessToken()}`);
       return request;
     },
-    async onResponse({ request, response, schemaPath }) {
-      if (schemaPath === TOKEN_PATH || request.method !== "GET") return undefined;
-      let answer = response;
-      let retry = request;
-      if (answer.status === 401) {
+  } satisfies Middleware);
+
+  /**
+   * One API call's data, or an ApiError naming the call, the status and the reason. Every call
+   * made here is safe to repeat, so it is: once with a new token after a 401 (the token expired),
+   * and after a pause on rate limits and gateway errors.
+   */
+  async function call<T>(what: string, send: () => Promise<FetchResult<T>>): Promise<T> {
+    let renewed = false;
+    for (let attempt = 0; ; attempt++) {
+      const result = await send();
+      const { status } = result.response;
+      if (status === 401 && token && !renewed) {
+        renewed = true;
         token = undefined;
-        retry = new Request(request);
-        retry.headers.set("Authorization", `Bearer ${await accessToken()}`);
-        answer = await fetch(retry.clone());
+      } else if (RETRYABLE.has(status) && attempt < MAX_RETRIES) {
+        await sleep(retryDelayMs(result.response, attempt));
+      } else {
+        return unwrap(what, result);
       }
-      for (let attempt = 0; attempt < MAX_RETRIES && RETRYABLE.has(answer.status); attempt++) {
-        await sleep(retryDelayMs(answer, attempt));
-        answer = await fetch(retry.clone());
-      }
-      return answer;
-    },
-  };
-  client.use(session);
+    }
+  }
 
   const path = { project_id: projectId, job_id: jobId };
 
@@ -148,7 +153,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   let lastStatus: JobStatus | undefined;
   for (;;) {
-    const { data: job } = unwrap("getting the job", await client.GET("/projects/{project_id}/jobs/{job_id}", { params: { path } }));
+    const { data: job } = await call("getting the job", () => client.GET("/projects/{project_id}/jobs/{job_id}", { params: { path } }));
     if (job.status !== lastStatus) {
       const elapsed = ((Date.now() - started) / 1000).toFixed(1);
       console.log(`job ${job.id} (${job.name ?? "unnamed"}): ${job.status} [${elapsed} s]`);
@@ -162,13 +167,12 @@ async function main(): Promise<number> {
   }
 
   // 2. Its tasks and their logs.
-  const { data: tasks } = unwrap("listing the tasks", await client.GET("/projects/{project_id}/jobs/{job_id}/tasks/", { params: { path } }));
+  const { data: tasks } = await call("listing the tasks", () => client.GET("/projects/{project_id}/jobs/{job_id}/tasks/", { params: { path } }));
   console.log(`\n${tasks.length} task(s):`);
   for (const task of tasks) {
     console.log(`\n--- task ${task.name} (${task.id}): ${task.status} ---`);
-    const log = unwrap(
-      `getting the log of task ${task.id}`,
-      await client.GET("/projects/{project_id}/jobs/{job_id}/tasks/{task_id}/logs", {
+    const log = await call(`getting the log of task ${task.id}`, () =>
+      client.GET("/projects/{project_id}/jobs/{job_id}/tasks/{task_id}/logs", {
         params: { path: { ...path, task_id: task.id } },
         parseAs: "text",
       }),
@@ -177,7 +181,7 @@ async function main(): Promise<number> {
   }
 
   // 3. The credits it used.
-  const { data: credits } = unwrap("getting the credits", await client.GET("/projects/{project_id}/jobs/{job_id}/credits", { params: { path } }));
+  const { data: credits } = await call("getting the credits", () => client.GET("/projects/{project_id}/jobs/{job_id}/credits", { params: { path } }));
   console.log(`\ncredits used: ${credits.creditsUsed}`);
 
   if (lastStatus !== "SUCCEEDED") {

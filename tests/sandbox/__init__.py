@@ -1,0 +1,1 @@
+"""Tests of the local UP42 job API (up42_sandbox)."""

@@ -1,0 +1,59 @@
+"""Fixtures of the sandbox tests: a running sandbox, spec-validating clients, polling helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from openapi_core import OpenAPI
+
+from up42_sandbox import Sandbox
+
+from .helpers import SPEC_PATH, SPEED, OpenAPIRequestAdapter, OpenAPIResponseAdapter, get_token
+
+
+@pytest.fixture(scope="session")
+def openapi() -> OpenAPI:
+    """The spec, loaded once."""
+    return OpenAPI.from_file_path(str(SPEC_PATH))
+
+
+@pytest.fixture(scope="session")
+def validate(openapi: OpenAPI) -> Callable[[httpx.Response], None]:
+    """Validate a response and its request against the spec; raises on any mismatch."""
+
+    def check(response: httpx.Response) -> None:
+        response.read()
+        request = OpenAPIRequestAdapter(response.request)
+        openapi.validate_request(request)
+        openapi.validate_response(request, OpenAPIResponseAdapter(response))
+
+    return check
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """A fresh sandbox at test speed; stopped (ports freed) after the test."""
+    with Sandbox(speed=SPEED) as sb:
+        yield sb
+
+
+@pytest.fixture
+def api(sandbox: Sandbox, validate: Callable[[httpx.Response], None]) -> Iterator[httpx.Client]:
+    """A client with a bearer token whose every request and response is checked against the spec."""
+    with httpx.Client(
+        base_url=sandbox.base_url,
+        headers={"Authorization": f"Bearer {get_token(sandbox)}"},
+        event_hooks={"response": [validate]},
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def raw(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    """A client with a bearer token and no validation: faults answer off-spec on purpose."""
+    with httpx.Client(
+        base_url=sandbox.base_url, headers={"Authorization": f"Bearer {get_token(sandbox)}"}
+    ) as client:
+        yield client
