@@ -57,7 +57,7 @@ rm -rf generated build
 "$bin/openapi-typescript" ../../openapi/up42-jobs.yaml --output generated/schema.d.ts
 # 2. Type-check, then emit the JavaScript (already checked, so no second check).
 "$bin/tsc" --noEmit
-"$bin/tsc" --noCheck --outDir build
+"$bin/tsc" --noCheck
 echo "tsc: example type-checks and compiles"
 cd "$root"
 

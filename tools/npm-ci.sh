@@ -18,6 +18,7 @@ if [[ ! -f "$dir/package-lock.json" ]]; then
 fi
 
 # The stamp's content: what the install must match. Node hashes, so no sha256sum/shasum split.
+# shellcheck disable=SC2016  # the ${...} inside is JavaScript's, not the shell's
 want="$(node -e '
     const { createHash } = require("node:crypto");
     const { readFileSync } = require("node:fs");

@@ -81,7 +81,7 @@ class Job(VizMixin):
             f"Job(name: {info.get('name')}, job_id: {self.job_id}, mode: {info.get('mode')}, "
             f"status: {info.get('status')}, startedAt: {info.get('startedAt')}, "
             f"finishedAt: {info.get('finishedAt')}, "
-            f"workflow_name: {info.get('workflowName')}, info: {info.get('inputs')})"
+            f"workflow_name: {info.get('workflowName')}, input_parameters: {info.get('inputs')})"
         )
 
     # -- reading the job -------------------------------------------------------------
@@ -249,8 +249,8 @@ class Job(VizMixin):
                 auth=self.auth,
                 project_id=self.project_id,
                 job_id=self.job_id,
-                job_task_id=task["id"],
-                job_task_info=task,
+                jobtask_id=task["id"],
+                jobtask_info=task,
             )
             for task in tasks
         ]
@@ -270,8 +270,11 @@ class Job(VizMixin):
             texts = list(pool.map(lambda task: self._task_log(task["id"]), tasks))
         logs = {task["id"]: text for task, text in zip(tasks, texts, strict=True)}
         if as_print:
-            for task in tasks:
-                print(f"----- LOGS FOR JOB TASK {task['id']} ({task.get('name')}) -----")
+            # The classic SDK's layout: scripts that parse it keep working.
+            print(f"Printing logs of {len(tasks)} JobTasks in Job with job_id {self.job_id}:\n")
+            for number, task in enumerate(tasks, start=1):
+                print("----------------------------------------------------------")
+                print(f"JobTask {number} with jobtask_id {task['id']} ({task.get('name')}):\n")
                 print(logs[task["id"]])
         return logs if as_return else None
 

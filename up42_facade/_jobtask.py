@@ -71,16 +71,16 @@ class JobTask(VizMixin):
         auth: Up42,
         project_id: str,
         job_id: str,
-        job_task_id: str,
-        job_task_info: dict[str, Any] | None = None,
+        jobtask_id: str,
+        jobtask_info: dict[str, Any] | None = None,
     ) -> None:
         self.auth = auth
         self.project_id = project_id
         self.job_id = job_id
-        self.jobtask_id = job_task_id
+        self.jobtask_id = jobtask_id
         self.results: list[str] | None = None
         self.quicklooks: list[str] | None = None
-        self._info: dict[str, Any] = self.info if job_task_info is None else job_task_info
+        self._info: dict[str, Any] = self.info if jobtask_info is None else jobtask_info
 
     def __repr__(self) -> str:
         info = self._info
@@ -194,7 +194,8 @@ class JobTask(VizMixin):
         """Download the task's quicklook images as ``quicklook_<name>`` files.
 
         Args:
-            output_directory: Default ``project_<id>/job_<id>/jobtask_<id>`` under the cwd.
+            output_directory: Default ``project_<id>/job_<id>`` under the cwd (the job's
+                folder, as in the classic SDK: only the data task has quicklooks).
             progress: Called with ``(bytes written so far, None)`` after each image.
 
         Returns:
@@ -202,7 +203,11 @@ class JobTask(VizMixin):
         """
         from up42_jobs_client.api.outputs import get_task_quicklook, list_task_quicklooks
 
-        directory = Path(output_directory) if output_directory else self._default_directory()
+        directory = (
+            Path(output_directory)
+            if output_directory
+            else default_directory(self.project_id, self.job_id)
+        )
         names: list[str] = read_json(
             self.auth.call(list_task_quicklooks.sync_detailed, **self._ids())
         )["data"]

@@ -199,7 +199,7 @@ class Up42:
 
         return Job(auth=self, project_id=self.project_id, job_id=check_uuid(job_id, "job_id"))
 
-    def initialize_jobtask(self, job_task_id: str, job_id: str) -> JobTask:
+    def initialize_jobtask(self, jobtask_id: str, job_id: str) -> JobTask:
         """A ``JobTask`` of one of this project's jobs.
 
         Raises:
@@ -212,7 +212,7 @@ class Up42:
             auth=self,
             project_id=self.project_id,
             job_id=check_uuid(job_id, "job_id"),
-            job_task_id=check_uuid(job_task_id, "job_task_id"),
+            jobtask_id=check_uuid(jobtask_id, "jobtask_id"),
         )
 
     def close(self) -> None:
@@ -330,21 +330,37 @@ def _require_session() -> Up42:
     return _last_session
 
 
-def initialize_job(job_id: str) -> Job:
+def initialize_job(job_id: str, project_id: str | None = None) -> Job:
     """A ``Job`` of the project of the last ``authenticate()``.
 
+    Args:
+        job_id: The job's id.
+        project_id: Accepted for the classic SDK's signature; must be the session's project.
+
     Raises:
-        ConfigurationError: Not authenticated yet, or ``job_id`` is not a UUID.
+        ConfigurationError: Not authenticated yet, ``job_id`` is not a UUID, or
+            ``project_id`` names another project than the session's.
         NotFoundError: The project has no such job.
     """
-    return _require_session().initialize_job(job_id)
+    return _session_for(project_id).initialize_job(job_id)
 
 
-def initialize_jobtask(job_task_id: str, job_id: str) -> JobTask:
+def initialize_jobtask(jobtask_id: str, job_id: str, project_id: str | None = None) -> JobTask:
     """A ``JobTask`` of the project of the last ``authenticate()``.
 
     Raises:
-        ConfigurationError: Not authenticated yet, or an id is not a UUID.
+        ConfigurationError: Not authenticated yet, an id is not a UUID, or
+            ``project_id`` names another project than the session's.
         NotFoundError: The job has no such task.
     """
-    return _require_session().initialize_jobtask(job_task_id, job_id)
+    return _session_for(project_id).initialize_jobtask(jobtask_id, job_id)
+
+
+def _session_for(project_id: str | None) -> Up42:
+    session = _require_session()
+    if project_id is not None and project_id != session.project_id:
+        raise ConfigurationError(
+            f"project_id {project_id!r} is not the authenticated project; "
+            "authenticate with that project's credentials first"
+        )
+    return session

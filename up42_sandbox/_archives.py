@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import google_crc32c
-from PIL import Image, TiffImagePlugin, TiffTags
+from PIL import Image, ImageChops, TiffImagePlugin, TiffTags
 
 __all__ = [
     "HOSTILE_KINDS",
@@ -115,18 +115,17 @@ def make_features(rng: random.Random, count: int) -> list[dict[str, Any]]:
 
 
 def _pixels(rng: random.Random, size: int) -> Image.Image:
-    """An RGB image with a seeded gradient and noise: looks like something, compresses a bit."""
-    tint = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-    noise = rng.randbytes(size * size)
-    data = bytearray(size * size * 3)
-    for y in range(size):
-        for x in range(size):
-            i = y * size + x
-            n = noise[i] // 8
-            data[3 * i] = (tint[0] + x * 2 + n) % 256
-            data[3 * i + 1] = (tint[1] + y * 2 + n) % 256
-            data[3 * i + 2] = (tint[2] + (x + y) + n) % 256
-    return Image.frombytes("RGB", (size, size), bytes(data))
+    """An RGB image of seeded gradients and noise: looks like something, builds in well under 1 ms."""
+    noise = Image.frombytes("L", (size, size), rng.randbytes(size * size)).point(lambda v: v // 8)
+    down = Image.linear_gradient("L").resize((size, size))
+    across = down.transpose(Image.Transpose.ROTATE_90)
+    diagonal = ImageChops.add(down, across, scale=2.0)
+    bands = []
+    for base in (across, down, diagonal):
+        tint = rng.randrange(256)
+        tinted = ImageChops.add_modulo(base, noise).point(lambda v, t=tint: (v + t) % 256)
+        bands.append(tinted)
+    return Image.merge("RGB", bands)
 
 
 def tiff_bytes(rng: random.Random, bbox: list[float]) -> bytes:
@@ -150,7 +149,7 @@ def tiff_bytes(rng: random.Random, bbox: list[float]) -> bytes:
 def png_bytes(rng: random.Random) -> bytes:
     """A quicklook: a small real PNG."""
     buffer = io.BytesIO()
-    _pixels(rng, QUICKLOOK_SIZE).save(buffer, format="PNG")
+    _pixels(rng, QUICKLOOK_SIZE).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 

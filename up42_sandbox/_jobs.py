@@ -47,7 +47,7 @@ NOT_STARTED_SECONDS = 1.0
 PENDING_SECONDS = 1.0
 RUN_START = NOT_STARTED_SECONDS + PENDING_SECONDS
 #: Sandbox seconds a job stays CANCELLING before it is CANCELLED.
-CANCEL_SECONDS = 1.0
+CANCEL_SECONDS = 2.0
 #: Sandbox seconds between the progress lines of a task that runs until cancelled.
 PROGRESS_LINE_SECONDS = 1.0
 #: Statuses a job may be created in (``start_status``), with the elapsed time that gives them.

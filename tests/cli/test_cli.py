@@ -71,7 +71,7 @@ def test_track_exits_3_when_the_job_fails(sandbox: Sandbox, env: dict[str, str])
     code, out, err = run("job", "track", sandbox.create_job("fails"), "--poll-interval", "0.05")
     assert code == 3
     assert "FAILED" in err
-    assert "LOGS FOR JOB TASK" in out
+    assert "with jobtask_id" in out
 
 
 def test_track_exits_3_when_the_job_is_cancelled(sandbox: Sandbox, env: dict[str, str]) -> None:
@@ -92,7 +92,7 @@ def test_track_timeout_exits_1_with_one_line(sandbox: Sandbox, env: dict[str, st
 def test_logs_prints_every_task_log(sandbox: Sandbox, env: dict[str, str]) -> None:
     job_id = done_job(sandbox, tasks=2)
     code, out, _ = run("job", "logs", job_id)
-    assert code == 0 and out.count("LOGS FOR JOB TASK") == 2
+    assert code == 0 and out.count("with jobtask_id") == 2
     code, out, _ = run("job", "logs", job_id, "--json")
     assert list(json.loads(out)) == sandbox.task_ids(job_id)
 

@@ -69,7 +69,7 @@ def test_repr_shows_name_id_mode_status_times_workflow_and_inputs(
     job = finished_job(sandbox, session, name="Berlin scenes")
     shown = repr(job)
     for part in ("Berlin scenes", job.job_id, "mode: DEFAULT", "status: SUCCEEDED", "startedAt",
-                 "finishedAt", "workflow_name", "info: {"):  # fmt: skip
+                 "finishedAt", "workflow_name", "input_parameters: {"):  # fmt: skip
         assert part in shown
     assert sandbox.project_api_key not in shown
 
@@ -99,7 +99,7 @@ def test_track_status_raises_job_failed_and_prints_task_logs_when_the_job_fails(
     assert isinstance(caught.value, ValueError)
     assert caught.value.status == "FAILED"
     printed = capsys.readouterr().out
-    assert "LOGS FOR JOB TASK" in printed
+    assert "with jobtask_id" in printed
     assert "ERROR" in printed
 
 
@@ -212,7 +212,7 @@ def test_get_logs_prints_every_task_log_in_order_and_returns_them(
     assert list(logs) == task_ids
     assert all(" - INFO - " in text for text in logs.values())
     printed = capsys.readouterr().out
-    positions = [printed.index(f"LOGS FOR JOB TASK {task_id}") for task_id in task_ids]
+    positions = [printed.index(f"with jobtask_id {task_id}") for task_id in task_ids]
     assert positions == sorted(positions)
     assert job.get_logs(as_print=False) is None
     assert capsys.readouterr().out == ""
@@ -277,8 +277,9 @@ def test_quicklooks_default_to_the_classic_folder(
     job = finished_job(sandbox, session)
     task = job.get_jobtasks()[0]
     paths = task.download_quicklooks()
-    expected = tmp_path / f"project_{session.project_id}" / f"job_{job.job_id}" / f"jobtask_{task.jobtask_id}"
-    assert all(Path(p).parent == expected for p in paths)
+    # As in the classic SDK: the job's folder, since only the data task has quicklooks.
+    expected = tmp_path / f"project_{session.project_id}" / f"job_{job.job_id}"
+    assert paths and all(Path(p).parent == expected for p in paths)
 
 
 def test_credits_are_reported_like_the_classic_sdk(sandbox: Sandbox, session: up42.Up42) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 
 from up42_sandbox import Sandbox
 
@@ -15,8 +15,19 @@ from .helpers import SPEC_PATH, SPEED, OpenAPIRequestAdapter, OpenAPIResponseAda
 
 @pytest.fixture(scope="session")
 def openapi() -> OpenAPI:
-    """The spec, loaded once."""
-    return OpenAPI.from_file_path(str(SPEC_PATH))
+    """The spec, loaded once.
+
+    openapi-core validates an OAS 3.1 ``format: binary`` body as a JSON-Schema string, so image
+    bytes are handed to it as text; the images themselves are checked with Pillow elsewhere.
+    """
+    as_text = {media: _latin1 for media in ("image/png", "image/jpeg")}
+    return OpenAPI.from_file_path(
+        str(SPEC_PATH), config=Config(extra_media_type_deserializers=as_text)
+    )
+
+
+def _latin1(data: bytes) -> str:
+    return data.decode("latin-1")
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +56,26 @@ def api(sandbox: Sandbox, validate: Callable[[httpx.Response], None]) -> Iterato
     with httpx.Client(
         base_url=sandbox.base_url,
         headers={"Authorization": f"Bearer {get_token(sandbox)}"},
+        event_hooks={"response": [validate]},
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def slow_sandbox() -> Iterator[Sandbox]:
+    """A sandbox slow enough (speed 5) that every short phase spans several polls."""
+    with Sandbox(speed=5) as sb:
+        yield sb
+
+
+@pytest.fixture
+def slow_api(
+    slow_sandbox: Sandbox, validate: Callable[[httpx.Response], None]
+) -> Iterator[httpx.Client]:
+    """Like ``api``, for ``slow_sandbox``."""
+    with httpx.Client(
+        base_url=slow_sandbox.base_url,
+        headers={"Authorization": f"Bearer {get_token(slow_sandbox)}"},
         event_hooks={"response": [validate]},
     ) as client:
         yield client

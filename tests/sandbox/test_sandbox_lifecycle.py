@@ -12,15 +12,15 @@ from .helpers import job_path, wait_for
 
 
 def test_a_succeeding_job_passes_through_every_status_and_ends_succeeded(
-    sandbox: Sandbox, api: httpx.Client
+    slow_sandbox: Sandbox, slow_api: httpx.Client
 ) -> None:
-    job_id = sandbox.create_job("succeeds")
-    seen = wait_for(api, job_path(sandbox, job_id), {"SUCCEEDED"})
+    job_id = slow_sandbox.create_job("succeeds", duration=2.0)
+    path = job_path(slow_sandbox, job_id)
+    seen = wait_for(slow_api, path, {"SUCCEEDED"})
     assert seen == ["NOT STARTED", "PENDING", "RUNNING", "SUCCEEDED"]
-    assert sandbox.job_status(job_id) == "SUCCEEDED"
-    job = api.get(job_path(sandbox, job_id)).json()["data"]
-    assert job["finishedAt"] is not None
-    assert job["startedAt"] is not None
+    assert slow_sandbox.job_status(job_id) == "SUCCEEDED"
+    job = slow_api.get(path).json()["data"]
+    assert job["startedAt"] < job["finishedAt"]
 
 
 def test_a_default_job_finishes_well_under_two_seconds_at_test_speed(
@@ -46,8 +46,9 @@ def test_a_failing_job_ends_failed_with_an_error_at_the_end_of_the_failing_task_
 
 
 def test_cancelling_a_running_job_moves_it_to_cancelling_then_cancelled(
-    sandbox: Sandbox, api: httpx.Client
+    slow_sandbox: Sandbox, slow_api: httpx.Client
 ) -> None:
+    sandbox, api = slow_sandbox, slow_api
     job_id = sandbox.create_job("long_running")
     path = job_path(sandbox, job_id)
     wait_for(api, path, {"RUNNING"})

@@ -21,7 +21,7 @@ import type { components, paths } from "../generated/schema.js";
 type JobStatus = components["schemas"]["JobStatus"];
 type KnownJobStatus = components["schemas"]["KnownJobStatus"];
 
-/** Statuses after which a job never changes again. The server may add statuses: anything else means "not yet". */
+/** Statuses after which a job never changes. The server may add statuses: any other one means "not yet". */
 const TERMINAL: ReadonlySet<JobStatus> = new Set<KnownJobStatus>(["SUCCEEDED", "FAILED", "ERROR", "CANCELLED"]);
 /** Answers worth a retry of an idempotent call (rate limit, proxy and overload errors). */
 const RETRYABLE = new Set([429, 502, 503, 504]);
@@ -50,7 +50,9 @@ function readSettings(): Settings {
     const raw = process.env[name]?.trim();
     if (!raw) return fallback;
     const value = Number(raw);
-    if (!Number.isFinite(value) || value < 0) throw new UsageError(`${name} must be a number of seconds, not ${JSON.stringify(raw)}`);
+    if (!Number.isFinite(value) || value < 0) {
+      throw new UsageError(`${name} must be a number of seconds, not ${JSON.stringify(raw)}`);
+    }
     return value;
   };
   const jobId = process.argv[2]?.trim() || process.env["UP42_JOB_ID"]?.trim();
@@ -68,9 +70,9 @@ function readSettings(): Settings {
 /** What went wrong in a failed call, from the answer's body (an envelope, an OAuth error, or text). */
 function describe(error: unknown): string {
   if (error && typeof error === "object") {
-    const body = error as { error?: unknown; error_description?: unknown; message?: unknown };
+    const body = error as { error?: unknown; error_description?: unknown };
     const inner = body.error;
-    if (inner && typeof inner === "object" && "message" in inner) return String((inner as { message: unknown }).message);
+    if (inner && typeof inner === "object" && "message" in inner) return String(inner.message);
     if (typeof inner === "string") return body.error_description ? `${inner}: ${String(body.error_description)}` : inner;
   }
   const text = typeof error === "string" ? error : JSON.stringify(error);
@@ -86,6 +88,12 @@ function unwrap<T>(what: string, result: FetchResult<T>): T {
     throw new ApiError(`${what} failed: HTTP ${response.status} ${response.statusText} - ${describe(error)}`.trimEnd());
   }
   return data;
+}
+
+/** An exception's message with its cause (fetch says "fetch failed"; the cause says why). */
+function reason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message;
 }
 
 function retryDelayMs(response: Response, attempt: number): number {
@@ -129,13 +137,25 @@ async function main(): Promise<number> {
   /**
    * One API call's data, or an ApiError naming the call, the status and the reason. Every call
    * made here is safe to repeat, so it is: once with a new token after a 401 (the token expired),
-   * and after a pause on rate limits and gateway errors.
+   * and after a pause on rate limits and gateway errors. `mediaType`: the content type a
+   * successful answer must have when the body is not parsed as JSON (a proxy's HTML page is no log).
    */
-  async function call<T>(what: string, send: () => Promise<FetchResult<T>>): Promise<T> {
+  async function call<T>(what: string, send: () => Promise<FetchResult<T>>, mediaType?: string): Promise<T> {
     let renewed = false;
     for (let attempt = 0; ; attempt++) {
-      const result = await send();
+      let result: FetchResult<T>;
+      try {
+        result = await send();
+      } catch (error) {
+        if (error instanceof ApiError) throw error; // the token call inside failed; it says so
+        // No answer (connection refused, reset) or a body that is not the JSON it claims to be.
+        throw new ApiError(`${what} failed: ${reason(error)}`);
+      }
       const { status } = result.response;
+      const contentType = result.response.headers.get("Content-Type") ?? "";
+      if (result.response.ok && mediaType && !contentType.startsWith(mediaType)) {
+        throw new ApiError(`${what} failed: the answer is ${contentType || "untyped"}, not ${mediaType}`);
+      }
       if (status === 401 && token && !renewed) {
         renewed = true;
         token = undefined;
@@ -153,7 +173,9 @@ async function main(): Promise<number> {
   const started = Date.now();
   let lastStatus: JobStatus | undefined;
   for (;;) {
-    const { data: job } = await call("getting the job", () => client.GET("/projects/{project_id}/jobs/{job_id}", { params: { path } }));
+    const { data: job } = await call("getting the job", () =>
+      client.GET("/projects/{project_id}/jobs/{job_id}", { params: { path } }),
+    );
     if (job.status !== lastStatus) {
       const elapsed = ((Date.now() - started) / 1000).toFixed(1);
       console.log(`job ${job.id} (${job.name ?? "unnamed"}): ${job.status} [${elapsed} s]`);
@@ -167,7 +189,9 @@ async function main(): Promise<number> {
   }
 
   // 2. Its tasks and their logs.
-  const { data: tasks } = await call("listing the tasks", () => client.GET("/projects/{project_id}/jobs/{job_id}/tasks/", { params: { path } }));
+  const { data: tasks } = await call("listing the tasks", () =>
+    client.GET("/projects/{project_id}/jobs/{job_id}/tasks/", { params: { path } }),
+  );
   console.log(`\n${tasks.length} task(s):`);
   for (const task of tasks) {
     console.log(`\n--- task ${task.name} (${task.id}): ${task.status} ---`);
@@ -176,12 +200,15 @@ async function main(): Promise<number> {
         params: { path: { ...path, task_id: task.id } },
         parseAs: "text",
       }),
+      "text/plain",
     );
     process.stdout.write(log.endsWith("\n") || log === "" ? log : `${log}\n`);
   }
 
   // 3. The credits it used.
-  const { data: credits } = await call("getting the credits", () => client.GET("/projects/{project_id}/jobs/{job_id}/credits", { params: { path } }));
+  const { data: credits } = await call("getting the credits", () =>
+    client.GET("/projects/{project_id}/jobs/{job_id}/credits", { params: { path } }),
+  );
   console.log(`\ncredits used: ${credits.creditsUsed}`);
 
   if (lastStatus !== "SUCCEEDED") {

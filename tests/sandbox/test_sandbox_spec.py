@@ -1,0 +1,114 @@
+"""Every endpoint answers what the spec says (openapi-core), and a bounded schemathesis run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from up42_sandbox import Sandbox
+
+from .helpers import SPEC_PATH, get_token, job_path, wait_for
+
+
+def test_every_endpoint_validates_against_the_spec_through_a_jobs_life(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    # The `api` client validates each request and response against the spec as it goes.
+    job_id = sandbox.create_job("succeeds", tasks=2, features=2)
+    path = job_path(sandbox, job_id)
+    task_ids = sandbox.task_ids(job_id)
+
+    def every_endpoint() -> None:
+        api.get(path)
+        api.get(f"{path}/tasks/")
+        api.get(f"{path}/credits")
+        api.get(f"{path}/outputs/data-json/")
+        api.get(f"{path}/downloads/results/")
+        for task_id in task_ids:
+            api.get(f"{path}/tasks/{task_id}/logs")
+            api.get(f"{path}/tasks/{task_id}/outputs/data-json/")
+            api.get(f"{path}/tasks/{task_id}/downloads/results/")
+            for name in api.get(f"{path}/tasks/{task_id}/outputs/quicklooks/").json()["data"]:
+                image = api.get(f"{path}/tasks/{task_id}/outputs/quicklooks/{name}")
+                assert image.headers["content-type"] == "image/png"
+
+    every_endpoint()  # NOT STARTED: outputs answer 404 envelopes
+    wait_for(api, path, {"RUNNING"})
+    every_endpoint()
+    wait_for(api, path, {"SUCCEEDED"})
+    every_endpoint()
+    assert api.post(f"{path}/cancel/").status_code == 200
+
+
+def test_failed_cancelled_and_unknown_answers_validate_too(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    failed = job_path(sandbox, sandbox.create_job(start_status="FAILED"))
+    for suffix in ("", "/tasks/", "/credits", "/outputs/data-json/", "/downloads/results/"):
+        api.get(failed + suffix)
+    cancelled = job_path(sandbox, sandbox.create_job(start_status="CANCELLED"))
+    assert api.get(cancelled).json()["data"]["status"] == "CANCELLED"
+    api.get(cancelled + "/tasks/")
+    unknown = job_path(sandbox, sandbox.create_job(status="QUEUED_FOR_REVIEW"))
+    api.get(unknown)
+    assert api.get(job_path(sandbox, "not-a-uuid")).status_code == 400
+    missing_task = api.get(failed + "/tasks/3f772637-09aa-4164-bded-692fcd746d20/logs")
+    assert missing_task.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "status"),
+    [
+        ("rate_limit", {}, 429),
+        ("rate_limit", {"retry_after_date": True}, 429),
+        ("error", {"status": 500}, 500),
+        ("error", {"status": 502}, 502),
+        ("error", {"status": 503, "retry_after": 1}, 503),
+        ("error", {"status": 504}, 504),
+        ("error", {"status": 403}, 403),
+    ],
+)
+def test_fault_answers_the_spec_documents_validate(
+    sandbox: Sandbox,
+    validate: Callable[[httpx.Response], None],
+    kind: str,
+    params: dict[str, object],
+    status: int,
+) -> None:
+    path = sandbox.base_url + job_path(sandbox, sandbox.create_job())
+    headers = {"Authorization": f"Bearer {get_token(sandbox)}"}
+    sandbox.inject(kind, **params)
+    answer = httpx.get(path, headers=headers)
+    assert answer.status_code == status
+    validate(answer)
+
+
+def test_a_bounded_schemathesis_run_from_the_spec_passes(sandbox: Sandbox) -> None:
+    schemathesis = pytest.importorskip("schemathesis")
+    from hypothesis import HealthCheck, given, settings
+
+    schema = schemathesis.openapi.from_path(SPEC_PATH)
+    job_id = sandbox.create_job(start_status="SUCCEEDED")
+    task_id = sandbox.task_ids(job_id)[-1]
+    known = {"project_id": sandbox.project_id, "job_id": job_id, "task_id": task_id}
+    headers = {"Authorization": f"Bearer {get_token(sandbox)}"}
+    # Half the cases hit a real job and task, half random ids (404s, 400s) as generated.
+    strategy = schema.as_strategy(path_parameters=known) | schema.as_strategy()
+    seen: list[int] = []
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def run(case: schemathesis.Case) -> None:
+        response = case.call_and_validate(base_url=sandbox.base_url, headers=headers)
+        seen.append(response.status_code)
+
+    run()
+    assert any(status == 200 for status in seen), seen
