@@ -43,10 +43,11 @@ __all__ = [
 
 LOGGER = logging.getLogger("up42_facade")
 
-# Statuses that mean "not now" rather than "never": rate limits and gateway trouble.
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# Statuses that mean "not now" rather than "never": a request that timed out before the
+# server read it (408), rate limits and gateway trouble.
+RETRYABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
 # Statuses after which the server did not act on the request, so even a POST may be sent again.
-NOT_PROCESSED_STATUSES = frozenset({429, 503})
+NOT_PROCESSED_STATUSES = frozenset({408, 429, 503})
 # How much of an unreadable body goes into an error message.
 EXCERPT_CHARS = 160
 

@@ -246,16 +246,21 @@ class Snapshot:
 
     def log_text(self, task: Task) -> str:
         """The task's log so far: it grows while the task runs and stops when it ends."""
-        started, _ = self.task_window(task)
-        if started is None:
-            return ""
+        # A task that has not started yet says so: an empty body is not a valid text answer
+        # for strict OpenAPI validators, and the real scheduler logs queued tasks too.
         lines = [
+            f"{log_stamp(self.job.created)} - INFO - Task {task.name} created, waiting to start\n"
+        ]
+        lines.extend(
             f"{log_stamp(self.wall(offset))} - {level} - {message}\n"
             for offset, level, message in self._log_lines(task)
-        ]
+        )
         return "".join(lines)
 
     def _log_lines(self, task: Task) -> Iterator[tuple[float, str, str]]:
+        started, _ = self.task_window(task)
+        if started is None:
+            return
         cut = self.elapsed
         at = self.job.cancelled_at
         cancelled = at is not None and task.start <= at < task.end

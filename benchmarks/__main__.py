@@ -1,0 +1,137 @@
+"""``make bench``: every benchmark side by side with its baseline, in one table.
+
+Each row is the median of ``--runs`` runs, each client in its own process, with
+its peak RSS and its ratio to the baseline measured in the same run. With
+``--peers`` the classic SDK (up42-py 0.33.1, in its own virtual environment)
+runs the same operations against the same sandbox. ``--smoke`` runs tiny sizes
+so the benchmark code is exercised in ``make test`` without timing anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "build" / "bench.md"
+
+# The goals of the benchmarks issue; a row passes when its ratio meets its goal.
+GOALS: dict[str, tuple[str, float, bool]] = {
+    # key in the row's "what": (goal text, bound, True when the bound is a minimum speed-up)
+    "download and unpack": ("time ratio <= 1.25", 1.25, False),
+    "download": ("time ratio <= 1.25, RSS < 150 MB", 1.25, False),
+    "get_logs": ("speed-up >= 10x", 10.0, True),
+    "GeoDataFrame": ("speed-up >= 4x", 4.0, True),
+    "job.info": ("time ratio <= 1.3", 1.3, False),
+    "import": ("<= +100 ms", 100.0, False),
+}
+
+
+def _goal(row: dict[str, Any]) -> tuple[str, bool | None]:
+    what = str(row["what"])
+    for key, (text, bound, minimum) in GOALS.items():
+        if key.lower() in what.lower():
+            if key == "import":
+                value = float(row.get("difference_ms", row.get("ratio", 0.0)))
+                return text, value <= bound
+            ratio = float(row["ratio"])
+            met = ratio >= bound if minimum else ratio <= bound
+            if key == "download" and "ours_rss_mb" in row:
+                met = met and float(row["ours_rss_mb"]) < 150
+            return text, met
+    return str(row.get("goal", "")), None
+
+
+def collect(*, runs: int, smoke: bool, peers: bool) -> list[dict[str, Any]]:
+    """Run every benchmark module; return their rows."""
+    from benchmarks import bench_api, bench_dataframe, bench_download, bench_import
+
+    rows: list[dict[str, Any]] = []
+    if smoke:
+        rows += bench_download.run(size_mb=1, runs=1)
+        rows += bench_api.run(tasks=3, latency=0.001, info_calls=5, runs=1)
+        rows += bench_dataframe.run(features=200, runs=1)
+        rows += bench_import.run(runs=1)
+    else:
+        rows += bench_download.run(size_mb=256, runs=runs)
+        rows += bench_api.run(runs=runs)
+        rows += bench_dataframe.run(features=50_000, runs=runs)
+        rows += bench_import.run(runs=max(runs, 5))
+    if peers:
+        from benchmarks import bench_classic
+
+        rows = bench_classic.add_peer_column(rows, runs=1 if smoke else runs, smoke=smoke)
+    return rows
+
+
+def machine() -> str:
+    """One line naming the machine the numbers come from."""
+    cpu = platform.processor() or platform.machine()
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+
+
+def render(rows: list[dict[str, Any]], runs: int) -> tuple[Table, str]:
+    """The rich table for the terminal and the same table in Markdown for the README."""
+    peers = any("peer_s" in row for row in rows)
+    headers = ["what", "baseline", "baseline s", "ours s", "ratio", "goal", "met",
+               "baseline RSS MB", "ours RSS MB"] + (["classic SDK s"] if peers else [])  # fmt: skip
+    table = Table(title=f"up42-facade benchmarks (median of {runs} runs)")
+    for header in headers:
+        table.add_column(header)
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in rows:
+        goal, met = _goal(row)
+        ratio = (
+            f"{float(row['difference_ms']):+.0f} ms"
+            if "difference_ms" in row
+            else f"{float(row['ratio']):.2f}"
+        )
+        cells = [
+            str(row["what"]),
+            str(row.get("baseline", "")),
+            f"{float(row['baseline_s']):.3f}",
+            f"{float(row['ours_s']):.3f}",
+            ratio,
+            goal,
+            {True: "yes", False: "NO", None: "-"}[met],
+            f"{float(row.get('baseline_rss_mb', 0.0)):.0f}",
+            f"{float(row.get('ours_rss_mb', 0.0)):.0f}",
+        ]
+        if peers:
+            peer = row.get("peer_s")
+            cells.append(f"{float(peer):.3f}" if isinstance(peer, int | float) else str(peer or "-"))
+        table.add_row(*cells)
+        lines.append("| " + " | ".join(cells) + " |")
+    return table, "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--runs", type=int, default=3, help="runs per client (median taken)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the code runs")
+    parser.add_argument("--peers", action="store_true", help="add the classic SDK as a peer column")
+    options = parser.parse_args(argv)
+    runs = 1 if options.smoke else max(3, options.runs)
+    rows = collect(runs=runs, smoke=options.smoke, peers=options.peers)
+    table, markdown = render(rows, runs)
+    console = Console()
+    console.print(table)
+    stamp = f"{dt.date.today().isoformat()} on {machine()}"
+    console.print(stamp)
+    if not options.smoke:
+        REPORT.parent.mkdir(parents=True, exist_ok=True)
+        REPORT.write_text(f"{markdown}\n\nMeasured {stamp}.\n", encoding="utf-8")
+        console.print(f"Markdown table written to {REPORT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
