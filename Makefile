@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install generate check-generated format lint typecheck test pytest demo record bench lint-spec docs-spec sdk-ts clean
+.PHONY: help install generate check-generated format lint typecheck test pytest demo bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,7 +47,9 @@ typecheck: $(STAMP) ## mypy --strict on up42_facade
 pytest: $(STAMP) ## run the test suite only (cassettes replayed offline)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: install check-generated lint typecheck pytest ## everything CI runs: install, check-generated, lint, typecheck, pytest
+test: install check-generated lint typecheck lint-spec pytest sdk-ts ## everything CI runs: install, check-generated, lint, typecheck, lint-spec, pytest, sdk-ts
 
 clean: ## remove build output and caches (keeps .venv)
 	rm -rf build demo-output .pytest_cache .mypy_cache .ruff_cache
+
+include mk/spec.mk

@@ -253,7 +253,9 @@ class Staging:
         try:
             (self.root / rel).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DownloadError(f"could not create folder for archive member {name!r}: {exc}") from exc
+            raise DownloadError(
+                f"could not create folder for archive member {name!r}: {exc}"
+            ) from exc
 
     def _write_file(self, name: str, rel: PurePosixPath, source: IO[bytes], size: int) -> Path:
         """Copy exactly ``size`` bytes of ``source`` to ``rel`` in the staging root."""
@@ -436,7 +438,9 @@ class Staging:
                     dest.rename(trash / entry.name)
                 entry.rename(dest)
         except OSError as exc:
-            raise DownloadError(f"could not move the unpacked files into {self.target}: {exc}") from exc
+            raise DownloadError(
+                f"could not move the unpacked files into {self.target}: {exc}"
+            ) from exc
         LOGGER.debug("unpacked %d files into %s", len(self._files), self.target)
         return [self.target / rel for rel in self._files]
 
