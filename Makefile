@@ -34,12 +34,12 @@ check-generated: $(STAMP) ## regenerate into a temporary folder and fail on any 
 	fi
 
 format: $(STAMP) ## format and auto-fix the hand-written code (changes files)
-	$(BIN)/ruff format up42_facade up42_sandbox tests benchmarks scripts
-	$(BIN)/ruff check --fix up42_facade up42_sandbox tests benchmarks scripts
+	$(BIN)/ruff format up42_facade up42_sandbox tests benchmarks scripts demo
+	$(BIN)/ruff check --fix up42_facade up42_sandbox tests benchmarks scripts demo
 
 lint: $(STAMP) ## ruff on the hand-written code only (checks, changes nothing)
-	$(BIN)/ruff check up42_facade up42_sandbox tests benchmarks scripts
-	$(BIN)/ruff format --check up42_facade up42_sandbox tests benchmarks scripts
+	$(BIN)/ruff check up42_facade up42_sandbox tests benchmarks scripts demo
+	$(BIN)/ruff format --check up42_facade up42_sandbox tests benchmarks scripts demo
 
 typecheck: $(STAMP) ## mypy --strict on up42_facade
 	$(BIN)/mypy
@@ -48,6 +48,12 @@ pytest: $(STAMP) ## run the test suite only (cassettes replayed offline)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: install check-generated lint typecheck lint-spec pytest sdk-ts ## everything CI runs: install, check-generated, lint, typecheck, lint-spec, pytest, sdk-ts
+
+demo: $(STAMP) ## the main job end to end on a local sandbox (or the real API with UP42_* and JOB_ID=...)
+	$(BIN)/python demo/main_job.py $(if $(JOB_ID),--job-id $(JOB_ID))
+
+bench: $(STAMP) ## benchmarks side by side with curl, tar, raw httpx and (PEERS=1) the classic SDK
+	$(BIN)/python -m benchmarks $(if $(PEERS),--peers) $(if $(RUNS),--runs $(RUNS))
 
 clean: ## remove build output and caches (keeps .venv)
 	rm -rf build demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -75,7 +75,9 @@ def collect(*, runs: int, smoke: bool, peers: bool) -> list[dict[str, Any]]:
 def machine() -> str:
     """One line naming the machine the numbers come from."""
     cpu = platform.processor() or platform.machine()
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+    )
 
 
 def render(rows: list[dict[str, Any]], runs: int) -> tuple[Table, str]:
@@ -107,7 +109,9 @@ def render(rows: list[dict[str, Any]], runs: int) -> tuple[Table, str]:
         ]
         if peers:
             peer = row.get("peer_s")
-            cells.append(f"{float(peer):.3f}" if isinstance(peer, int | float) else str(peer or "-"))
+            cells.append(
+                f"{float(peer):.3f}" if isinstance(peer, int | float) else str(peer or "-")
+            )
         table.add_row(*cells)
         lines.append("| " + " | ".join(cells) + " |")
     return table, "\n".join(lines)

@@ -42,12 +42,14 @@ def _child(mode: str, base_url: str, project_id: str, key: str, job_id: str, cal
             assert len(logs) == len(tasks)
         else:
             for _ in range(calls):
-                client.get(job_path).raise_for_status().json()["data"]  # noqa: B018
+                client.get(job_path).raise_for_status().json()["data"]
         report(time.perf_counter() - start)
         return
     import up42_facade
 
-    session = up42_facade.authenticate(project_id=project_id, project_api_key=key, base_url=base_url)
+    session = up42_facade.authenticate(
+        project_id=project_id, project_api_key=key, base_url=base_url
+    )
     job = session.initialize_job(job_id)
     start = time.perf_counter()
     if mode == "logs-facade":
@@ -81,20 +83,37 @@ def run(
         ours = measure(client("logs-facade"), runs)
         sandbox.clear_faults()
         rows.append(
-            _row(f"get_logs of {tasks} tasks, {latency * 1000:.0f} ms each", "sequential httpx calls",
-                 baseline, ours, goal=">= 10x faster", speedup=True)  # fmt: skip
+            _row(
+                f"get_logs of {tasks} tasks, {latency * 1000:.0f} ms each",
+                "sequential httpx calls",
+                baseline,
+                ours,
+                goal=">= 10x faster",
+                speedup=True,
+            )
         )
         baseline = measure(client("info-httpx", info_calls), runs)
         ours = measure(client("info-facade", info_calls), runs)
         rows.append(
-            _row(f"{info_calls:,} job.info calls", "raw httpx, same connection reuse",
-                 baseline, ours, goal="ratio <= 1.3")  # fmt: skip
+            _row(
+                f"{info_calls:,} job.info calls",
+                "raw httpx, same connection reuse",
+                baseline,
+                ours,
+                goal="ratio <= 1.3",
+            )
         )
     return rows
 
 
 def _row(
-    what: str, baseline_name: str, baseline: object, ours: object, *, goal: str, speedup: bool = False
+    what: str,
+    baseline_name: str,
+    baseline: object,
+    ours: object,
+    *,
+    goal: str,
+    speedup: bool = False,
 ) -> dict[str, object]:
     from benchmarks._child import Measurement
 

@@ -29,7 +29,9 @@ def peer_python() -> Path:
     python = PEER_VENV / "bin" / "python"
     marker = PEER_VENV / ".installed"
     if not marker.exists():
-        print(f"Installing the classic SDK ({PEER_REQUIREMENT}) into {PEER_VENV} for the peer column")
+        print(
+            f"Installing the classic SDK ({PEER_REQUIREMENT}) into {PEER_VENV} for the peer column"
+        )
         venv.EnvBuilder(with_pip=True, clear=True).create(PEER_VENV)
         subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", PEER_REQUIREMENT], check=True
@@ -46,7 +48,9 @@ def add_peer_column(rows: list[dict[str, Any]], *, runs: int, smoke: bool) -> li
     size_mb = 1 if smoke else 256
     tasks, info_calls = (3, 5) if smoke else (100, 1000)
     with Sandbox(speed=1000.0) as sandbox, tempfile.TemporaryDirectory() as scratch:
-        big = sandbox.create_job("succeeds", start_status="SUCCEEDED", features=1, padding=size_mb << 20)
+        big = sandbox.create_job(
+            "succeeds", start_status="SUCCEEDED", features=1, padding=size_mb << 20
+        )
         many = sandbox.create_job("succeeds", start_status="SUCCEEDED", tasks=tasks, features=1)
         common = [sandbox.base_url, sandbox.project_id, sandbox.project_api_key]
 

@@ -10,9 +10,12 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 
-def main(mode: str, base_url: str, project_id: str, key: str, job_id: str, scratch: str, *extra: str) -> None:
+def main(
+    mode: str, base_url: str, project_id: str, key: str, job_id: str, scratch: str, *extra: str
+) -> None:
     start = time.perf_counter()
     if mode == "import":
         import up42  # noqa: F401 - the import is the measurement
@@ -31,9 +34,9 @@ def main(mode: str, base_url: str, project_id: str, key: str, job_id: str, scrat
     job = Job(auth, project_id, job_id)
     start = time.perf_counter()
     if mode == "download-unpack":
-        job.download_results(output_directory=os.path.join(scratch, "unpacked"), unpacking=True)
+        job.download_results(output_directory=str(Path(scratch) / "unpacked"), unpacking=True)
     elif mode == "download":
-        job.download_results(output_directory=os.path.join(scratch, "archive"), unpacking=False)
+        job.download_results(output_directory=str(Path(scratch) / "archive"), unpacking=False)
     elif mode == "info":
         for _ in range(int(extra[0])):
             job.info  # noqa: B018 - the call is the measurement

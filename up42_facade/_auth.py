@@ -18,8 +18,11 @@ from ._http import SECRET_FILTER, error_from_response, invalid_response
 __all__ = ["TokenAuth"]
 
 # Renew this long before the announced expiry, so a request never leaves with a token
-# that dies in flight (tokens live about 300 s).
+# that dies in flight (tokens live about 300 s) ...
 RENEW_MARGIN_SECONDS = 30.0
+# ... but never earlier than this share of the token's life: a token that lives less than
+# the margin would otherwise be renewed before every single request.
+RENEW_MARGIN_SHARE = 0.1
 
 
 class TokenAuth(httpx.Auth):
@@ -51,7 +54,9 @@ class TokenAuth(httpx.Auth):
         state = "token cached" if self._token else "no token yet"
         return f"TokenAuth(project_id={self._project_id!r}, {state})"
 
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
         token = self.token()
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
@@ -100,7 +105,8 @@ class TokenAuth(httpx.Auth):
             )
         SECRET_FILTER.add_secret(token)
         self._token = token
-        self._expires_at = self._clock() + max(0.0, expires_in - RENEW_MARGIN_SECONDS)
+        margin = min(RENEW_MARGIN_SECONDS, RENEW_MARGIN_SHARE * expires_in)
+        self._expires_at = self._clock() + max(0.0, expires_in - margin)
         self.renewals += 1
         return token
 
@@ -108,4 +114,3 @@ class TokenAuth(httpx.Auth):
         """Forget the cached token; the next request fetches a new one."""
         with self._lock:
             self._token = None
-

@@ -78,7 +78,8 @@ Config = Annotated[
     ),
 ]
 BaseUrl = Annotated[
-    str | None, typer.Option("--base-url", help="API address (default: UP42_BASE_URL or the real API).")
+    str | None,
+    typer.Option("--base-url", help="API address (default: UP42_BASE_URL or the real API)."),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Folder to write into.")]
@@ -141,7 +142,9 @@ def _command(body: Callable[[], None]) -> None:
 
 
 @job_app.command()
-def info(job_id: JobId, config: Config = None, base_url: BaseUrl = None, as_json: AsJson = False) -> None:
+def info(
+    job_id: JobId, config: Config = None, base_url: BaseUrl = None, as_json: AsJson = False
+) -> None:
     """Show the job's metadata."""
 
     def body() -> None:
@@ -150,7 +153,16 @@ def info(job_id: JobId, config: Config = None, base_url: BaseUrl = None, as_json
             _print_json(data)
             return
         table = Table(show_header=False, box=None)
-        for key in ("name", "id", "status", "mode", "workflowName", "createdAt", "startedAt", "finishedAt"):
+        for key in (
+            "name",
+            "id",
+            "status",
+            "mode",
+            "workflowName",
+            "createdAt",
+            "startedAt",
+            "finishedAt",
+        ):
             table.add_row(f"[bold]{key}[/]", str(data.get(key)))
         out.print(table)
 
@@ -158,7 +170,9 @@ def info(job_id: JobId, config: Config = None, base_url: BaseUrl = None, as_json
 
 
 @job_app.command()
-def status(job_id: JobId, config: Config = None, base_url: BaseUrl = None, as_json: AsJson = False) -> None:
+def status(
+    job_id: JobId, config: Config = None, base_url: BaseUrl = None, as_json: AsJson = False
+) -> None:
     """Print the job's current status."""
 
     def body() -> None:
@@ -193,7 +207,10 @@ def track(
             live.start()
         try:
             final = job.track_status(
-                report_time=float("inf"), poll_interval=poll_interval, timeout=timeout, callback=show
+                report_time=float("inf"),
+                poll_interval=poll_interval,
+                timeout=timeout,
+                callback=show,
             )
         finally:
             if live is not None:
@@ -208,7 +225,9 @@ def track(
 
 
 @job_app.command()
-def logs(job_id: JobId, config: Config = None, base_url: BaseUrl = None, as_json: AsJson = False) -> None:
+def logs(
+    job_id: JobId, config: Config = None, base_url: BaseUrl = None, as_json: AsJson = False
+) -> None:
     """Print every task's log, in task order."""
 
     def body() -> None:
@@ -292,7 +311,9 @@ def results(
 
 
 @job_app.command()
-def credits(job_id: JobId, config: Config = None, base_url: BaseUrl = None, as_json: AsJson = False) -> None:
+def credits(
+    job_id: JobId, config: Config = None, base_url: BaseUrl = None, as_json: AsJson = False
+) -> None:
     """Print the credits the job used."""
 
     def body() -> None:
@@ -305,7 +326,9 @@ def credits(job_id: JobId, config: Config = None, base_url: BaseUrl = None, as_j
 
 
 @job_app.command()
-def cancel(job_id: JobId, config: Config = None, base_url: BaseUrl = None, as_json: AsJson = False) -> None:
+def cancel(
+    job_id: JobId, config: Config = None, base_url: BaseUrl = None, as_json: AsJson = False
+) -> None:
     """Cancel the job."""
 
     def body() -> None:
@@ -344,7 +367,9 @@ def _report_files(files: list[str], as_json: bool) -> None:
 
 
 @contextmanager
-def _transfer_progress(label: str, *, enabled: bool) -> Iterator[Callable[[int, int | None], None] | None]:
+def _transfer_progress(
+    label: str, *, enabled: bool
+) -> Iterator[Callable[[int, int | None], None] | None]:
     """A rich progress bar (bytes, rate, ETA) on a terminal; nothing otherwise."""
     if not enabled or not err.is_terminal:
         yield None

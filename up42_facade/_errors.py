@@ -3,20 +3,20 @@
 Every failure is an ``Up42Error``; catch that to catch them all::
 
     Up42Error
-    ├── APIError                 the job API answered with an error (status_code, message, path)
+    ├── APIError                 the API answered with an error (status_code, message, path)
     │   ├── AuthenticationError  401/403: wrong credentials, or a token that could not be renewed
     │   ├── NotFoundError        404: no such job, task or output
-    │   ├── RateLimitError       429 still there when retries ran out (retry_after says when to come back)
+    │   ├── RateLimitError       429 still there when retries ran out (see retry_after)
     │   ├── ServerError          5xx still there when retries ran out
-    │   └── InvalidResponseError a body the spec does not allow (an HTML page, broken JSON, ...)
+    │   └── InvalidResponseError a body the spec does not allow (an HTML page, bad JSON)
     ├── TransportError           no answer at all: connection refused or reset, timeouts
-    ├── JobError                 the job itself ended badly (also a ValueError, as in the classic SDK)
+    ├── JobError                 the job ended badly (also a ValueError, as in the classic SDK)
     │   ├── JobFailedError       the job ended FAILED or ERROR
     │   └── JobCancelledError    the job was CANCELLED or is CANCELLING
     ├── JobTimeoutError          track_status gave up after its timeout (also a TimeoutError)
     ├── DownloadError            a results download could not be completed
     │   └── IntegrityError       the bytes did not match the size or hash the server announced
-    ├── UnsafeArchiveError       an archive member would escape the target folder or is not a plain file
+    ├── UnsafeArchiveError       a member would escape the target or is not a plain file
     └── ConfigurationError       missing or malformed credentials, a job id that is not a UUID, ...
 
 Messages never contain the API key, a token or a signed-URL signature.

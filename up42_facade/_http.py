@@ -67,6 +67,8 @@ class RetryPolicy:
         backoff_cap: Longest single backoff in seconds.
         idempotent_posts: Path patterns of POSTs that are safe to send twice
             (the token endpoint and cancel): they are retried like GETs.
+        stateless_paths: Path patterns whose every 5xx is worth another attempt, not
+            only 502-504: asking for a token changes nothing on the server.
     """
 
     max_attempts: int = 5
@@ -74,18 +76,28 @@ class RetryPolicy:
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     idempotent_posts: tuple[str, ...] = (r"/oauth/token$", r"/cancel/?$")
+    stateless_paths: tuple[str, ...] = (r"/oauth/token$",)
 
     def is_idempotent(self, request: httpx.Request) -> bool:
         """Tell whether sending ``request`` twice has the same effect as sending it once."""
         if request.method in {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}:
             return True
-        path = request.url.path
-        return any(re.search(pattern, path) for pattern in self.idempotent_posts)
+        return _matches(self.idempotent_posts, request)
+
+    def is_retryable_status(self, request: httpx.Request, status: int) -> bool:
+        """Tell whether an answer with ``status`` may go away if ``request`` is sent again."""
+        return status in RETRYABLE_STATUSES or (
+            status >= 500 and _matches(self.stateless_paths, request)
+        )
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Full-jitter exponential backoff before attempt number ``attempt + 1``."""
         ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
         return rng.uniform(0, ceiling)
+
+
+def _matches(patterns: tuple[str, ...], request: httpx.Request) -> bool:
+    return any(re.search(pattern, request.url.path) for pattern in patterns)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -158,7 +170,7 @@ class RetryTransport(httpx.BaseTransport):
                     raise
                 self._log_retry(request, attempt, wait, type(exc).__name__)
             else:
-                if response.status_code not in RETRYABLE_STATUSES:
+                if not self._policy.is_retryable_status(request, response.status_code):
                     return response
                 retryable = self._policy.is_idempotent(request) or (
                     response.status_code in NOT_PROCESSED_STATUSES
@@ -272,9 +284,7 @@ def invalid_response(response: httpx.Response, reason: str) -> InvalidResponseEr
 
 
 def _clock_time(seconds_from_now: float) -> str:
-    return datetime.fromtimestamp(time.time() + seconds_from_now, tz=UTC).strftime(
-        "%H:%M:%S UTC"
-    )
+    return datetime.fromtimestamp(time.time() + seconds_from_now, tz=UTC).strftime("%H:%M:%S UTC")
 
 
 def redact_url(url: str | httpx.URL) -> str:
@@ -286,7 +296,9 @@ def redact_url(url: str | httpx.URL) -> str:
 # Values that must never leave the process, whatever logged them: (pattern, replacement).
 _SECRET_PATTERNS = (
     (
-        re.compile(r"(?i)((?:proxy-)?authorization['\"]?\s*[:=,]\s*\(?\s*(?:b(?=['\"]))?['\"]?)(?:(?:bearer|basic)\s+)?[^'\"\s)]+"),
+        re.compile(
+            r"(?i)((?:proxy-)?authorization['\"]?\s*[:=,]\s*\(?\s*(?:b(?=['\"]))?['\"]?)(?:(?:bearer|basic)\s+)?[^'\"\s)]+"
+        ),
         r"\1[REDACTED]",
     ),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 [REDACTED]"),

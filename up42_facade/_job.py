@@ -296,7 +296,9 @@ class Job(VizMixin):
     @overload
     def get_results_json(self, as_dataframe: Literal[True]) -> geopandas.GeoDataFrame: ...
 
-    def get_results_json(self, as_dataframe: bool = False) -> dict[str, Any] | geopandas.GeoDataFrame:
+    def get_results_json(
+        self, as_dataframe: bool = False
+    ) -> dict[str, Any] | geopandas.GeoDataFrame:
         """The job's ``data.json``: a FeatureCollection dict, or a GeoDataFrame in EPSG:4326.
 
         Args:
@@ -388,7 +390,7 @@ class Job(VizMixin):
         extension: str = ".tgz",
         version: str = "v0",
     ) -> None:
-        """Stream the results archive into ``bucket.blob(f"{version}/{folder}/{job_id}{extension}")``.
+        """Stream the results archive into the blob ``{version}/{folder}/{job_id}{extension}``.
 
         The archive never sits whole in memory. ``gs_client`` is accepted for
         compatibility with the classic SDK; the bucket is enough.
@@ -419,9 +421,10 @@ class Job(VizMixin):
         if not tasks:
             raise Up42Error(f"job {self.job_id} has no tasks, so no quicklooks")
         directory = Path(output_directory) if output_directory else self._default_directory()
-        self.quicklooks = tasks[0].download_quicklooks(output_directory=directory, progress=progress)
+        self.quicklooks = tasks[0].download_quicklooks(
+            output_directory=directory, progress=progress
+        )
         return self.quicklooks
 
     def _default_directory(self) -> Path:
         return default_directory(self.project_id, self.job_id)
-

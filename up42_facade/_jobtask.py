@@ -131,7 +131,9 @@ class JobTask(VizMixin):
     @overload
     def get_results_json(self, as_dataframe: Literal[True]) -> geopandas.GeoDataFrame: ...
 
-    def get_results_json(self, as_dataframe: bool = False) -> dict[str, Any] | geopandas.GeoDataFrame:
+    def get_results_json(
+        self, as_dataframe: bool = False
+    ) -> dict[str, Any] | geopandas.GeoDataFrame:
         """The task's ``data.json``: a FeatureCollection dict, or a GeoDataFrame in EPSG:4326."""
         from up42_jobs_client.api.outputs import get_task_results_json
 

@@ -124,13 +124,11 @@ class Up42:
 
         # The token endpoint authenticates with HTTP Basic (the httpx auth below), not a bearer.
         self._token_client = AuthenticatedClient(
-            base_url=self.base_url, token="unused-basic-auth"
-        ).set_httpx_client(
-            stack((project_id, project_api_key))
-        )
+            base_url=self.base_url, token="unused-basic-auth"  # noqa: S106 - not a secret, a placeholder
+        ).set_httpx_client(stack((project_id, project_api_key)))
         self.auth = TokenAuth(self._fetch_token, project_id=project_id)
         self.client = AuthenticatedClient(
-            base_url=self.base_url, token="managed-by-TokenAuth"
+            base_url=self.base_url, token="managed-by-TokenAuth"  # noqa: S106 - not a secret, a placeholder
         ).set_httpx_client(stack(self.auth))
 
     def __repr__(self) -> str:
@@ -298,7 +296,11 @@ def authenticate(
         base_url=base_url,
         **kwargs,
     )
-    session.auth.token()
+    try:
+        session.auth.token()
+    except BaseException:
+        session.close()
+        raise
     LOGGER.info("Authentication with UP42 successful for project %s", session.project_id)
     _last_session = session
     return session

@@ -56,7 +56,7 @@ def test_info_prints_the_job_and_json_on_request(sandbox: Sandbox, env: dict[str
 def test_status_prints_the_status(sandbox: Sandbox, env: dict[str, str]) -> None:
     job_id = done_job(sandbox)
     assert run("job", "status", job_id)[:2] == (0, "SUCCEEDED\n")
-    code, out, _ = run("job", "status", job_id, "--json")
+    _, out, _ = run("job", "status", job_id, "--json")
     assert json.loads(out) == {"job_id": job_id, "status": "SUCCEEDED"}
 
 
@@ -167,9 +167,13 @@ def test_a_config_file_replaces_the_environment(
     for name in ("UP42_PROJECT_ID", "UP42_PROJECT_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     cfg = tmp_path / "cfg.json"
-    cfg.write_text(json.dumps({"project_id": sandbox.project_id, "project_api_key": sandbox.project_api_key}))
+    cfg.write_text(
+        json.dumps({"project_id": sandbox.project_id, "project_api_key": sandbox.project_api_key})
+    )
     job_id = done_job(sandbox)
-    code, out, _ = run("job", "status", job_id, "--config", str(cfg), "--base-url", sandbox.base_url)
+    code, out, _ = run(
+        "job", "status", job_id, "--config", str(cfg), "--base-url", sandbox.base_url
+    )
     assert (code, out) == (0, "SUCCEEDED\n")
 
 
@@ -196,11 +200,19 @@ def test_the_installed_command_runs_as_a_subprocess(sandbox: Sandbox, env: dict[
     job_id = done_job(sandbox)
     command = Path(sys.executable).parent / "up42-facade"
     finished = subprocess.run(
-        [str(command), "job", "status", job_id, "--json"], capture_output=True, text=True, timeout=60, check=False
+        [str(command), "job", "status", job_id, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert finished.returncode == 0, finished.stderr
     assert json.loads(finished.stdout)["status"] == "SUCCEEDED"
     unknown = subprocess.run(
-        [str(command), "job", "info", UNKNOWN_JOB], capture_output=True, text=True, timeout=60, check=False
+        [str(command), "job", "info", UNKNOWN_JOB],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert unknown.returncode == 5 and "Traceback" not in unknown.stderr

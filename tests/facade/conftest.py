@@ -1,4 +1,4 @@
-"""A sandbox for the facade tests: real sockets on 127.0.0.1, jobs that end in well under a second."""
+"""A sandbox for the facade tests: real sockets on 127.0.0.1, jobs that end in under a second."""
 
 from __future__ import annotations
 

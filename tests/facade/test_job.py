@@ -83,7 +83,9 @@ def test_track_status_returns_succeeded_as_soon_as_it_is_seen(
     assert sleep.calls == []
 
 
-def test_track_status_polls_a_running_job_to_succeeded(sandbox: Sandbox, session: up42.Up42) -> None:
+def test_track_status_polls_a_running_job_to_succeeded(
+    sandbox: Sandbox, session: up42.Up42
+) -> None:
     sleep = RecordingSleep()
     job = session.initialize_job(sandbox.create_job("succeeds"))
     assert job.track_status(poll_interval=0.05, sleep=sleep) == "SUCCEEDED"
@@ -195,7 +197,9 @@ def test_get_jobtasks_gives_objects_and_json(sandbox: Sandbox, session: up42.Up4
     job = finished_job(sandbox, session, tasks=3)
     tasks = job.get_jobtasks()
     as_json = job.get_jobtasks(return_json=True)
-    assert [t.jobtask_id for t in tasks] == [t["id"] for t in as_json] == sandbox.task_ids(job.job_id)
+    assert (
+        [t.jobtask_id for t in tasks] == [t["id"] for t in as_json] == sandbox.task_ids(job.job_id)
+    )
     assert all(isinstance(t, up42.JobTask) for t in tasks)
     assert {"id", "name", "status", "block", "blockVersion"} <= set(as_json[0])
     assert tasks[0].info["id"] == tasks[0].jobtask_id

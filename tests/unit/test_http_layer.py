@@ -42,7 +42,9 @@ class FakeClock:
         return self.now
 
 
-def scripted(*answers: httpx.Response | Exception) -> tuple[httpx.MockTransport, list[httpx.Request]]:
+def scripted(
+    *answers: httpx.Response | Exception,
+) -> tuple[httpx.MockTransport, list[httpx.Request]]:
     """A transport answering with the given responses (or raising the given errors) in order."""
     queue = list(answers)
     seen: list[httpx.Request] = []
@@ -57,9 +59,7 @@ def scripted(*answers: httpx.Response | Exception) -> tuple[httpx.MockTransport,
     return httpx.MockTransport(handler), seen
 
 
-def client_with(
-    transport: httpx.BaseTransport, clock: FakeClock, **policy: float
-) -> httpx.Client:
+def client_with(transport: httpx.BaseTransport, clock: FakeClock, **policy: float) -> httpx.Client:
     retry = RetryTransport(
         transport,
         policy=RetryPolicy(**policy),  # type: ignore[arg-type]
@@ -174,7 +174,9 @@ def test_an_html_error_page_becomes_a_server_error_with_a_short_excerpt() -> Non
 
 
 def test_a_rate_limit_error_says_when_to_come_back() -> None:
-    error = error_from_response(response(429, headers={"Retry-After": "90"}, json={"error": "slow"}))
+    error = error_from_response(
+        response(429, headers={"Retry-After": "90"}, json={"error": "slow"})
+    )
     assert isinstance(error, RateLimitError)
     assert error.retry_after == 90.0
     assert "come back in 90 s" in str(error)

@@ -56,10 +56,14 @@ class FakeAPI:
             )
         bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if bearer not in self.valid:
-            return httpx.Response(401, json={"data": None, "error": {"code": 401, "message": "Unauthorized"}})
+            return httpx.Response(
+                401, json={"data": None, "error": {"code": 401, "message": "Unauthorized"}}
+            )
         if request.url.path == JOB_PATH:
             return self.job_body()
-        return httpx.Response(404, json={"data": None, "error": {"code": 404, "message": "not found"}})
+        return httpx.Response(
+            404, json={"data": None, "error": {"code": 404, "message": "not found"}}
+        )
 
     def expire_all(self) -> None:
         with self.lock:
@@ -180,7 +184,9 @@ def test_no_secret_in_reprs(api: FakeAPI) -> None:
 
 def test_requests_carry_a_user_agent_naming_the_facade(api: FakeAPI) -> None:
     session_for(api).initialize_job(JOB)
-    assert api.requests[-1].headers["User-Agent"].startswith(f"up42-facade/{up42_facade.__version__}")
+    assert (
+        api.requests[-1].headers["User-Agent"].startswith(f"up42-facade/{up42_facade.__version__}")
+    )
 
 
 def test_authenticate_reads_a_cfg_file_and_the_environment(

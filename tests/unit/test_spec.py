@@ -40,7 +40,9 @@ def response_examples(spec: dict[str, Any]) -> Iterator[tuple[str, str, Any, Any
 def validator_for(spec: dict[str, Any], schema: dict[str, Any]) -> OAS31Validator:
     resource = Resource.from_contents(spec, default_specification=DRAFT202012)
     registry: Registry[Any] = Registry().with_resource("urn:spec", resource)
-    rooted = {**schema, "$ref": schema["$ref"].replace("#", "urn:spec#")} if "$ref" in schema else schema
+    rooted = (
+        {**schema, "$ref": schema["$ref"].replace("#", "urn:spec#")} if "$ref" in schema else schema
+    )
     return OAS31Validator(rooted, registry=registry)
 
 
@@ -146,7 +148,9 @@ def test_a_polygon_never_parses_as_a_point() -> None:
 
 
 def test_error_envelopes_take_an_object_or_a_string() -> None:
-    as_object = models.ErrorEnvelope.from_dict({"data": None, "error": {"code": 404, "message": "gone"}})
+    as_object = models.ErrorEnvelope.from_dict(
+        {"data": None, "error": {"code": 404, "message": "gone"}}
+    )
     assert isinstance(as_object.error, models.ErrorDetail)
     as_string = models.ErrorEnvelope.from_dict({"data": {}, "error": "Access denied"})
     assert as_string.error == "Access denied"
