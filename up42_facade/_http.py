@@ -134,7 +134,10 @@ class RetryTransport(httpx.BaseTransport):
     Rate limits, gateway errors and read timeouts are retried for idempotent
     requests; a POST is retried only when the policy marks it idempotent.
     ``Retry-After`` wins over the backoff; one that ends past the deadline
-    returns the 429 at once so the caller can say when to come back.
+    returns the 429 at once so the caller can say when to come back. A
+    ``Retry-After`` holds back every request of the transport, not only the one
+    that got it: a rate limit is the project's, and threads sharing a session
+    must not keep knocking while one of them waits it out.
     """
 
     def __init__(
@@ -151,11 +154,15 @@ class RetryTransport(httpx.BaseTransport):
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._lock = threading.Lock()
+        self._quiet_until = float("-inf")
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         start = self._clock()
+        delay = 0.0
         attempt = 0
         while True:
+            self._hold_back(delay)
             attempt += 1
             try:
                 response = self._inner.handle_request(request)
@@ -179,9 +186,27 @@ class RetryTransport(httpx.BaseTransport):
                 wait = self._next_wait(attempt, start, retry_after) if retryable else None
                 if wait is None:
                     return response
+                if retry_after is not None:
+                    with self._lock:
+                        self._quiet_until = max(self._quiet_until, self._clock() + wait)
                 response.close()
                 self._log_retry(request, attempt, wait, str(response.status_code))
+            delay = wait
+
+    def _hold_back(self, wait: float) -> None:
+        """Sleep ``wait``, or longer while a ``Retry-After`` of the session is still running.
+
+        Another thread may get a 429 while this one sleeps: then it sleeps on until that
+        ``Retry-After`` has passed too.
+        """
+        with self._lock:
+            quiet_until = self._quiet_until
+        wait = max(wait, quiet_until - self._clock())
+        while wait > 0:
             self._sleep(wait)
+            with self._lock:
+                extended, quiet_until = self._quiet_until > quiet_until, self._quiet_until
+            wait = quiet_until - self._clock() if extended else 0.0
 
     def _next_wait(self, attempt: int, start: float, retry_after: float | None) -> float | None:
         """The wait before the next attempt, or None when attempts or time ran out."""
@@ -352,6 +377,7 @@ _THIRD_PARTY_LOGGERS = (
     "httpcore.http11",
     "httpcore.http2",
     "httpcore.proxy",
+    "httpcore.socks",
 )
 
 

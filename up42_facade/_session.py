@@ -180,10 +180,14 @@ class Up42:
             if raw.status_code >= 400:
                 raise error_from_response(raw) from None
             raise invalid_response(raw, f"{type(exc).__name__} while parsing it") from None
-        if result.status_code >= 400:
+        if result.status_code >= 400 or result.parsed is None:
             raw = _LAST_RESPONSE.get()
             assert raw is not None
-            raise error_from_response(raw)
+            if result.status_code >= 400:
+                raise error_from_response(raw)
+            # A success status the spec does not list here (201, 204, a redirect, ...): the
+            # generated parser never looked at the body, so nothing vouches for its shape.
+            raise invalid_response(raw, f"HTTP {result.status_code} is not an answer the spec lists")
         return result
 
     def initialize_job(self, job_id: str) -> Job:

@@ -154,7 +154,8 @@ def _tar_kind(member: tarfile.TarInfo) -> str:
 def _zip_kind(info: zipfile.ZipInfo) -> str | None:
     """None for a zip member that is a plain file or folder, else what it is."""
     mode = info.external_attr >> 16
-    if not mode or stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+    # Many zip writers set permission bits only, without a file type: a plain file.
+    if not stat.S_IFMT(mode) or stat.S_ISREG(mode) or stat.S_ISDIR(mode):
         return None
     if stat.S_ISLNK(mode):
         return "a symbolic link"
@@ -192,7 +193,10 @@ class Staging:
     ) -> None:
         if max_members < 1 or max_total_size < 0:
             raise ValueError("max_members must be >= 1 and max_total_size >= 0")
-        target.mkdir(parents=True, exist_ok=True)
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DownloadError(f"cannot use {target} as the download folder: {exc}") from exc
         self.target = target
         self.max_members = max_members
         self.max_total_size = max_total_size

@@ -35,8 +35,8 @@ ANSWER_FAULTS = frozenset({"rate_limit", "error", "malformed_json", "wrong_conte
 DEFAULT_RETRY_AFTER = 2
 #: The HTML pages proxies answer with (the real API's 502/504s come from its load balancer).
 HTML_PAGES = {
-    502: "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
-    504: "<html><head><title>504 Gateway Time-out</title></head><body><h1>504 Gateway Time-out</h1></body></html>",
+    status: f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+    for status, title in ((502, "502 Bad Gateway"), (504, "504 Gateway Time-out"))
 }
 MESSAGES = {
     400: "Bad request",
@@ -96,10 +96,12 @@ class FaultsAndRecords:
             headers={k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
         )
 
+        # Recorded on arrival, so a request whose client gave up (timeout) still counts.
+        self.ctx.requests.append(record)
+
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 record.status = message["status"]
-                self.ctx.requests.append(record)
             await send(message)
 
         faults = self.ctx.faults

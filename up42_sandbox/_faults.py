@@ -8,7 +8,6 @@ in the order they were injected, so a test can script a sequence of failures.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -179,7 +178,8 @@ def _coerce(value: str) -> Any:
 def parse_fault_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """Parse ``KIND[:k=v,...]`` from the command line into ``(kind, kwargs)`` for ``inject``.
 
-    Example: ``rate_limit:count=3,retry_after=2`` -> ``("rate_limit", {"count": 3, "retry_after": 2})``.
+    Example: ``rate_limit:count=3,retry_after=2`` gives
+    ``("rate_limit", {"count": 3, "retry_after": 2})``.
     """
     kind, _, rest = spec.partition(":")
     kind = kind.strip()
@@ -192,16 +192,3 @@ def parse_fault_spec(spec: str) -> tuple[str, dict[str, Any]]:
             raise ValueError(f"bad fault setting {item!r} in {spec!r}: expected key=value")
         kwargs[key.strip()] = _coerce(value.strip())
     return kind, kwargs
-
-
-def describe(fault: Fault) -> Mapping[str, Any]:
-    """A JSON-friendly view of a fault (for the CLI's info file and logs)."""
-    return {
-        "kind": fault.kind,
-        "remaining": fault.remaining,
-        "hits": fault.hits,
-        "job_id": fault.job_id,
-        "path": fault.path,
-        "method": fault.method,
-        **fault.params,
-    }

@@ -539,6 +539,8 @@ def _check(
         raise ValueError("archive_root must be '' or a folder name ending in '/'")
     if hostile is not None and hostile not in HOSTILE_KINDS:
         raise ValueError(f"hostile must be None or one of {sorted(HOSTILE_KINDS)}")
+    if archive == "zip" and hostile in {"hardlink", "all"}:
+        raise ValueError("zip archives cannot hold hard links; use archive='tgz'")
     if start_status is not None and start_status not in START_STATUSES:
         raise ValueError(f"start_status must be one of {sorted(START_STATUSES)}")
     if start_status == "FAILED":

@@ -19,7 +19,8 @@ class RequestRecord:
         method: the HTTP method.
         path: the URL path, without the query.
         query: the query parameters (first value of each).
-        status: the status code answered (0 if the connection ended before an answer).
+        status: the status code answered; 0 while the answer is pending (records are added when
+            requests arrive, so a request whose client timed out is still counted).
         time: ``time.monotonic()`` when the request arrived, to measure backoff between retries.
         headers: the request headers, names in lower case.
     """

@@ -116,7 +116,7 @@ class Signer:
         with self._lock:
             deadline = self._issued.get(expected)
         end = date + timedelta(seconds=expires)
-        if deadline is not None and time.monotonic() >= deadline or datetime.now(UTC) >= end:
+        if (deadline is not None and time.monotonic() >= deadline) or datetime.now(UTC) >= end:
             return expired_error(end)
         return None
 
@@ -140,7 +140,7 @@ def xml_error(code: str, message: str, details: str) -> bytes:
     ).encode()
 
 
-def parse_range(value: str | None, size: int) -> tuple[int, int] | None | str:
+def parse_range(value: str | None, size: int) -> tuple[int, int] | str | None:
     """``(first, last)`` of a single ``bytes=`` range, None to serve everything, "unsatisfiable".
 
     Multiple ranges and malformed headers are ignored (200 with the whole object), as GCS does.
@@ -161,10 +161,10 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None | str:
         last = int(last_text) if last_text else size - 1
     except ValueError:
         return None
-    if first < 0 or last < first:
-        return None
     if first >= size:
         return "unsatisfiable"
+    if first < 0 or last < first:
+        return None
     return first, min(last, size - 1)
 
 
@@ -254,10 +254,8 @@ class StorageServer:
             time=arrived,
             headers=headers,
         )
-        try:
-            return await self._respond(writer, record, keep) and keep
-        finally:
-            self._requests.append(record)
+        self._requests.append(record)
+        return await self._respond(writer, record, keep) and keep
 
     async def _simple(
         self,

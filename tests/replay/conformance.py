@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError, best_match, by_relevance
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from vcr.request import Request as VcrRequest
@@ -69,9 +69,16 @@ class Interaction:
 
     @property
     def label(self) -> str:
-        """``test_job_replay/test_x.yaml #3: GET /projects/.../jobs/...``."""
-        where = self.cassette.relative_to(CASSETTES) if self.cassette.is_relative_to(CASSETTES) else self.cassette
-        return f"{where} #{self.index}: {self.request.method} {self.request.path}"
+        """Where it is and what it asked for: cassette, position, endpoint (the path as sent).
+
+        Example: ``cassettes/m/t.yaml #3: GET /projects/{project_id}/jobs/{job_id} (/projects/…)``.
+        """
+        where = self.cassette.relative_to(CASSETTES.parent)
+        endpoint = endpoint_of(self)
+        sent = f"{self.request.method} {self.request.path}"
+        return f"{where} #{self.index}: " + (
+            f"{endpoint} ({self.request.path})" if endpoint else sent
+        )
 
     def response_headers(self) -> Headers:
         """The response headers (names in any case)."""
@@ -111,7 +118,7 @@ def load_spec() -> OpenAPI:
     openapi-core validates an OAS 3.1 ``format: binary`` body as a JSON-Schema string, so
     binary bodies (quicklook images) are handed to it as text, byte for byte.
     """
-    binary = {media: _as_text for media in _binary_media_types()}
+    binary = dict.fromkeys(_binary_media_types(), _as_text)
     return OpenAPI.from_file_path(
         str(SPEC_PATH), config=Config(extra_media_type_deserializers=binary)
     )
@@ -225,7 +232,10 @@ def _spec_response(interaction: Interaction) -> SpecResponse:
 
 
 def problems(interaction: Interaction) -> list[str]:
-    """Why the interaction does not conform: ``["<cassette> #3: GET ...: response: at $.data: ..."]``."""
+    """Why the interaction does not conform, one line per problem, naming endpoint and field.
+
+    Example: ``<label>: response 200: InvalidData; at $.data: 'status' is a required property``.
+    """
     if interaction.is_storage:
         return [f"{interaction.label}: {issue}" for issue in _storage_issues(interaction)]
     openapi = load_spec()
@@ -264,7 +274,10 @@ def _describe(error: BaseException) -> str:
 
 
 def _field_error(error: ValidationError) -> str:
-    deepest = best_match(error.context) if error.context else None
+    # Inside anyOf/oneOf, the branch that got furthest tells most: a missing field of an
+    # object says more than "is not of type 'null'" from the branch that allows null.
+    relevance = by_relevance(weak=frozenset({"anyOf", "oneOf", "type"}))
+    deepest = best_match(error.context, key=relevance) if error.context else None
     chosen = deepest if deepest is not None else error
     return f"at {chosen.json_path}: {_short(chosen.message)}"
 

@@ -27,9 +27,12 @@ SCRUBBED = "SCRUBBED"
 #: Query parameters of a signed URL that grant access (GCS V4 signing).
 SIGNED_URL_SECRETS = ("X-Goog-Signature", "X-Goog-Credential")
 #: JSON keys whose values are bearer tokens (the token endpoint sends the token twice).
-TOKEN_KEYS = frozenset({"access_token", "accessToken", "refresh_token", "refreshToken"})
-#: Response headers that change on every recording and say nothing about the API.
-VOLATILE_HEADERS = frozenset({"date", "server"})
+TOKEN_KEYS = frozenset(
+    {"access_token", "accessToken", "refresh_token", "refreshToken", "id_token", "idToken"}
+)
+#: Response headers dropped: they change on every recording and say nothing about the API
+#: (date, server), or they would carry a session of the real API (set-cookie).
+DROPPED_RESPONSE_HEADERS = frozenset({"date", "server", "set-cookie"})
 
 _JSON_TYPE = re.compile(r"^application/([\w.+-]+\+)?json\b", re.IGNORECASE)
 
@@ -49,6 +52,7 @@ _SECRET_PATTERNS = (
             re.IGNORECASE,
         ),
     ),
+    ("a cookie header", re.compile(r"^\s*(?:set-)?cookie:", re.IGNORECASE | re.MULTILINE)),
     (
         "a token value",
         re.compile(
@@ -59,7 +63,7 @@ _SECRET_PATTERNS = (
 
 
 def scrub_authorization(key: str, value: str, request: object) -> str:
-    """``Bearer SCRUBBED`` / ``Basic SCRUBBED``: the scheme stays, so the spec's security checks still apply.
+    """``Bearer SCRUBBED`` or ``Basic SCRUBBED``: the scheme stays for the spec's security checks.
 
     Called by vcrpy's ``filter_headers`` with ``(key=..., value=..., request=...)``.
     """
@@ -92,7 +96,7 @@ def _scrub_json(value: Any) -> Any:
 
 
 def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-    """vcrpy's ``before_record_response``: drop volatile headers, scrub tokens and signed URLs.
+    """vcrpy's ``before_record_response``: drop volatile headers and cookies, scrub tokens and URLs.
 
     A JSON body is rewritten only when something in it changed (compact, like the API's own),
     and ``Content-Length`` follows the new body so the replayed response stays consistent.
@@ -100,7 +104,7 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     headers = {
         name: values
         for name, values in response["headers"].items()
-        if name.lower() not in VOLATILE_HEADERS
+        if name.lower() not in DROPPED_RESPONSE_HEADERS
     }
     body = response["body"]["string"]
     content_type = next(

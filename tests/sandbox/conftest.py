@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +22,7 @@ def openapi() -> OpenAPI:
     openapi-core validates an OAS 3.1 ``format: binary`` body as a JSON-Schema string, so image
     bytes are handed to it as text; the images themselves are checked with Pillow elsewhere.
     """
-    as_text = {media: _latin1 for media in ("image/png", "image/jpeg")}
+    as_text: dict[str, Callable[[bytes], Any]] = dict.fromkeys(("image/png", "image/jpeg"), _latin1)
     return OpenAPI.from_file_path(
         str(SPEC_PATH), config=Config(extra_media_type_deserializers=as_text)
     )
@@ -31,14 +33,31 @@ def _latin1(data: bytes) -> str:
 
 
 @pytest.fixture(scope="session")
+def validate_response(openapi: OpenAPI) -> Callable[[httpx.Response], None]:
+    """Validate a response against the spec, whatever its request (even a deliberately bad one)."""
+
+    def check(response: httpx.Response) -> None:
+        response.read()
+        request = OpenAPIRequestAdapter(response.request)
+        with warnings.catch_warnings():
+            # openapi-core skips the spec's oauth2 scheme with a warning; bearerAuth is checked.
+            warnings.filterwarnings("ignore", "Unsupported scheme type", UserWarning)
+            openapi.validate_response(request, OpenAPIResponseAdapter(response))
+
+    return check
+
+
+@pytest.fixture(scope="session")
 def validate(openapi: OpenAPI) -> Callable[[httpx.Response], None]:
     """Validate a response and its request against the spec; raises on any mismatch."""
 
     def check(response: httpx.Response) -> None:
         response.read()
         request = OpenAPIRequestAdapter(response.request)
-        openapi.validate_request(request)
-        openapi.validate_response(request, OpenAPIResponseAdapter(response))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Unsupported scheme type", UserWarning)
+            openapi.validate_request(request)
+            openapi.validate_response(request, OpenAPIResponseAdapter(response))
 
     return check
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -68,7 +69,7 @@ def test_fault_answers_the_spec_documents_validate(
     sandbox: Sandbox,
     validate: Callable[[httpx.Response], None],
     kind: str,
-    params: dict[str, object],
+    params: dict[str, Any],
     status: int,
 ) -> None:
     path = sandbox.base_url + job_path(sandbox, sandbox.create_job())
@@ -100,9 +101,10 @@ def test_a_bounded_schemathesis_run_from_the_spec_passes(sandbox: Sandbox) -> No
         suppress_health_check=list(HealthCheck),
     )
     @given(case=strategy)
-    def run(case: schemathesis.Case) -> None:
+    def run(case: Any) -> None:
         response = case.call_and_validate(base_url=sandbox.base_url, headers=headers)
         seen.append(response.status_code)
 
     run()
-    assert any(status == 200 for status in seen), seen
+    assert len(seen) == 40
+    assert 200 in seen, seen

@@ -54,12 +54,12 @@ def test_a_wrong_grant_type_gets_400(sandbox: Sandbox) -> None:
 
 
 def test_calls_without_a_valid_token_get_a_401_envelope(
-    sandbox: Sandbox, validate: Callable[[httpx.Response], None]
+    sandbox: Sandbox, validate_response: Callable[[httpx.Response], None]
 ) -> None:
     path = sandbox.base_url + job_path(sandbox, sandbox.create_job())
     for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic eA=="}):
         answer = httpx.get(path, headers=headers)
-        validate(answer)
+        validate_response(answer)
         assert answer.status_code == 401
         assert answer.json() == {"data": None, "error": {"code": 401, "message": "Unauthorized"}}
 
