@@ -44,8 +44,9 @@ lint: $(STAMP) ## ruff on the hand-written code only (checks, changes nothing)
 typecheck: $(STAMP) ## mypy --strict on up42_facade
 	$(BIN)/mypy
 
-pytest: $(STAMP) ## run the test suite only (cassettes replayed offline)
-	$(BIN)/pytest $(PYTEST_ARGS)
+pytest: $(STAMP) ## run the test suite: cassettes replayed offline, then everything else against local sandboxes
+	$(BIN)/pytest tests/replay --record-mode=none --block-network $(PYTEST_ARGS)
+	$(BIN)/pytest --ignore=tests/replay $(PYTEST_ARGS)
 
 test: install check-generated lint typecheck lint-spec pytest sdk-ts ## everything CI runs: install, check-generated, lint, typecheck, lint-spec, pytest, sdk-ts
 
@@ -59,3 +60,4 @@ clean: ## remove build output and caches (keeps .venv)
 	rm -rf build demo-output .pytest_cache .mypy_cache .ruff_cache
 
 include mk/spec.mk
+include mk/record.mk

@@ -130,11 +130,11 @@ def _load_crc32c() -> Callable[[int, bytes], int] | None:
 _CRC32C_EXTEND = _load_crc32c()
 
 
-class Restart(Exception):
+class Restart(Exception):  # noqa: N818 - a signal between this module and its consumers
     """The transfer starts over from byte 0: drop everything received so far."""
 
 
-class Superseded(Exception):
+class Superseded(Exception):  # noqa: N818 - a signal to a reader thread, never shown
     """A reader of a part file that started over (or was abandoned) must stop."""
 
 
@@ -739,11 +739,15 @@ class PartFile:
             os.close(self._fd)
             self._fd = None
 
-    def discard(self) -> None:
-        """Close and delete the file, and stop any follower."""
+    def abandon(self) -> None:
+        """Tell followers to stop (the download failed or was interrupted)."""
         with self._cond:
             self.abandoned = True
             self._cond.notify_all()
+
+    def discard(self) -> None:
+        """Stop any follower, close and delete the file."""
+        self.abandon()
         self.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
@@ -939,7 +943,7 @@ def archive_name(transfer: Transfer) -> str:
 
 def download_file(
     get_url: Callable[[], str],
-    directory: Path,
+    directory: str | os.PathLike[str],
     *,
     progress: ProgressCallback | None = None,
     show_progress: bool | None = None,
@@ -970,6 +974,7 @@ def download_file(
         IntegrityError: The bytes did not match the announced size or hash, also after a
             fresh download.
     """
+    directory = Path(directory)
     make_folder(directory)
     with (
         Transfer(get_url, timeout=timeout, max_attempts=max_attempts, backoff=backoff) as transfer,

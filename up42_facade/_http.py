@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import random
 import re
 import threading
@@ -108,15 +109,18 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         now: The current wall-clock time (for tests); defaults to ``time.time()``.
 
     Returns:
-        The wait in seconds (never negative), or None when absent or unreadable.
+        The wait in seconds (never negative), or None when absent or unreadable
+        (``inf`` and ``nan`` included).
     """
     if value is None:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -309,7 +313,11 @@ def invalid_response(response: httpx.Response, reason: str) -> InvalidResponseEr
 
 
 def _clock_time(seconds_from_now: float) -> str:
-    return datetime.fromtimestamp(time.time() + seconds_from_now, tz=UTC).strftime("%H:%M:%S UTC")
+    try:
+        moment = datetime.fromtimestamp(time.time() + seconds_from_now, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # a Retry-After past the year 9999
+        return "a time too far away to show"
+    return moment.strftime("%H:%M:%S UTC")
 
 
 def redact_url(url: str | httpx.URL) -> str:

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +39,7 @@ from ._errors import UnsafeArchiveError
 from ._unpack import (
     DEFAULT_MAX_MEMBERS,
     DEFAULT_MAX_TOTAL_SIZE,
-    MAGIC_SIZE,
+    HEAD_SIZE,
     Staging,
     is_zip,
     unpack_archive,
@@ -84,9 +85,10 @@ class _BackgroundUnpacker:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        # Leaving early (an error, Ctrl-C): the reader sees the abandoned file and stops.
+        # Leaving early (an error, Ctrl-C): the reader sees the abandoned file and stops,
+        # and closes it before the part file is deleted (Windows cannot delete open files).
         if exc_type is not None:
-            self._part.discard()
+            self._part.abandon()
         self._join()
 
     def _start(self) -> None:
@@ -101,7 +103,7 @@ class _BackgroundUnpacker:
     def _run(self, reader: FollowReader) -> None:
         with reader:
             try:
-                if is_zip(reader.peek(MAGIC_SIZE)):
+                if is_zip(reader.peek(HEAD_SIZE)):
                     self._zip = True
                     return
                 self._staging.extract_tar(reader)
@@ -146,7 +148,7 @@ class _BackgroundUnpacker:
 
 def download_results(
     get_url: Callable[[], str],
-    output_directory: Path,
+    output_directory: str | os.PathLike[str],
     *,
     unpacking: bool = True,
     progress: ProgressCallback | None = None,
@@ -188,10 +190,11 @@ def download_results(
         UnsafeArchiveError: A member is a link or device file, has an absolute name or
             ``..``, or the archive is over ``max_members`` or ``max_total_size``.
     """
+    target = Path(output_directory)
     if not unpacking:
         path = download_file(
             get_url,
-            output_directory,
+            target,
             progress=progress,
             show_progress=show_progress,
             timeout=timeout,
@@ -200,9 +203,7 @@ def download_results(
         )
         return [str(path)]
     with (
-        Staging(
-            output_directory, max_members=max_members, max_total_size=max_total_size
-        ) as staging,
+        Staging(target, max_members=max_members, max_total_size=max_total_size) as staging,
         Transfer(get_url, timeout=timeout, max_attempts=max_attempts, backoff=backoff) as transfer,
         PartFile(staging.path) as part,
         _BackgroundUnpacker(part, staging) as unpacker,

@@ -35,6 +35,7 @@ from ._errors import DownloadError, UnsafeArchiveError
 __all__ = [
     "DEFAULT_MAX_MEMBERS",
     "DEFAULT_MAX_TOTAL_SIZE",
+    "HEAD_SIZE",
     "RESERVED_PREFIX",
     "ArchiveReader",
     "Staging",
@@ -58,8 +59,9 @@ RESERVED_PREFIX = ".up42-"
 COPY_SIZE = 1 << 20
 #: What opens a zip archive (a local file header; an empty archive starts with its end record).
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-#: Longest zip magic, in bytes: what a streaming reader must see before choosing a format.
-MAGIC_SIZE = 4
+#: Bytes a streaming reader must have before the format is chosen: tarfile's "r|*" looks
+#: at its first read only (one 512-byte block), so it must not be a short one.
+HEAD_SIZE = tarfile.BLOCKSIZE
 #: Errors the tar, gzip, bz2, lzma and zip readers raise on damaged or truncated input.
 DAMAGED_ERRORS: tuple[type[Exception], ...] = (
     tarfile.TarError,
@@ -94,7 +96,7 @@ def is_zip(head: bytes) -> bool:
     """Whether the first bytes of an archive are a zip's.
 
     Args:
-        head: At least the first 4 bytes of the archive (fewer only if it is that short).
+        head: The first bytes of the archive (4 are enough).
 
     Returns:
         True for a zip archive; anything else is left to the tar reader.
@@ -417,7 +419,7 @@ class Staging:
             DownloadError: The archive is damaged, truncated or of another kind.
         """
         with archive.open("rb") as file:
-            if not is_zip(file.read(MAGIC_SIZE)):
+            if not is_zip(file.read(HEAD_SIZE)):
                 file.seek(0)
                 self.extract_tar(file)
                 return
@@ -450,8 +452,8 @@ class Staging:
 
 
 def unpack_archive(
-    archive: Path,
-    target: Path,
+    archive: str | os.PathLike[str],
+    target: str | os.PathLike[str],
     *,
     max_members: int = DEFAULT_MAX_MEMBERS,
     max_total_size: int = DEFAULT_MAX_TOTAL_SIZE,
@@ -475,6 +477,6 @@ def unpack_archive(
             or the archive is over a cap; nothing was written to ``target``.
         DownloadError: The archive is damaged or truncated; nothing was written to ``target``.
     """
-    with Staging(target, max_members=max_members, max_total_size=max_total_size) as staging:
-        staging.extract(archive)
+    with Staging(Path(target), max_members=max_members, max_total_size=max_total_size) as staging:
+        staging.extract(Path(archive))
         return staging.commit()

@@ -1,4 +1,4 @@
-"""Fixtures of the fault suite: a sandbox on 127.0.0.1, sessions that are always closed, a clean cwd.
+"""Fault suite fixtures: a sandbox on 127.0.0.1, sessions that are always closed, a clean cwd.
 
 Every fault test tells a user's story against real sockets: the sandbox plays the failure,
 the facade is driven only through its public API, and the test checks both what the user
@@ -89,6 +89,8 @@ def files_under(folder: Path) -> list[str]:
     return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
 
 
-def api_requests(sandbox: Sandbox, *, path: str | None = None, method: str | None = None) -> list[Any]:
+def api_requests(
+    sandbox: Sandbox, *, path: str | None = None, method: str | None = None
+) -> list[Any]:
     """The API listener's records, optionally of one path substring and method."""
     return sandbox.requests.filter(listener="api", path=path, method=method)

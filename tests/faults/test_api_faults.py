@@ -7,6 +7,7 @@ how long the client waited between them, and that nothing was written to the cur
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import re
@@ -126,7 +127,7 @@ def test_five_503s_in_a_row_are_retried_with_growing_waits_and_the_last_error_su
     assert sleep.calls == pytest.approx([0.02, 0.04, 0.08, 0.16])
     arrivals = job_gets(sandbox, job)
     assert len(arrivals) == 5
-    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
     assert all(gap >= wait - TIMING_SLACK for gap, wait in zip(gaps, sleep.calls, strict=True))
     assert files_under(workdir) == []
 
@@ -156,7 +157,9 @@ def test_a_502_html_page_is_retried_and_the_user_never_sees_it(
     assert [r.status for r in api_requests(sandbox)] == [502, 200]
 
 
-@pytest.mark.parametrize(("status", "title"), [(502, "502 Bad Gateway"), (504, "504 Gateway Time-out")])
+@pytest.mark.parametrize(
+    ("status", "title"), [(502, "502 Bad Gateway"), (504, "504 Gateway Time-out")]
+)
 def test_gateway_html_pages_that_persist_become_a_short_server_error_without_markup(
     sandbox: Sandbox, connect: Connect, status: int, title: str
 ) -> None:

@@ -26,8 +26,8 @@ PADDING = 3 * 1024 * 1024
 DROP_AT = 1024 * 1024 + 12_345
 # What a hostile archive tries to write outside the folder (see up42_sandbox._archives).
 ESCAPES = (
-    Path("/tmp/sandbox-escape-absolute.txt"),  # noqa: S108 - the sandbox's escape target
-    Path("/tmp/sandbox-escape-symlink.txt"),  # noqa: S108
+    Path("/tmp/sandbox-escape-absolute.txt"),
+    Path("/tmp/sandbox-escape-symlink.txt"),
 )
 TEMPORARY_PREFIX = ".up42-"
 
@@ -307,4 +307,3 @@ def test_a_download_into_the_default_folder_after_a_failure_leaves_no_archive_fi
 
     assert regular_files(workdir) == {}
     assert leftovers(workdir) == []
-

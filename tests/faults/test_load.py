@@ -102,7 +102,7 @@ def test_fifty_jobs_tracked_at_once_all_finish_and_respect_every_retry_after(
                 results[job.job_id] = job.track_status(
                     poll_interval=POLL_INTERVAL, timeout=MAX_SECONDS, sleep=time.sleep
                 )
-            except BaseException as exc:  # noqa: BLE001 - reported by the assertions below
+            except BaseException as exc:  # reported by the assertions below
                 results[job.job_id] = exc
 
         injector = threading.Thread(target=inject_waves, args=(sandbox, stop))

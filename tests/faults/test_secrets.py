@@ -145,7 +145,8 @@ def test_no_key_token_or_signature_appears_anywhere_in_a_full_run_at_debug(
         caught(errors, lambda: failing.track_status(poll_interval=0.02, sleep=time.sleep))
         cancelled = session.initialize_job(sandbox.create_job("long_running"))
         caught(
-            errors, lambda: cancelled.track_status(poll_interval=0.02, sleep=time.sleep, timeout=0.1)
+            errors,
+            lambda: cancelled.track_status(poll_interval=0.02, sleep=time.sleep, timeout=0.1),
         )
         cancelled.cancel_job()
         caught(errors, lambda: cancelled.track_status(poll_interval=0.02, sleep=time.sleep))
@@ -181,7 +182,10 @@ def test_no_key_token_or_signature_appears_anywhere_in_a_full_run_at_debug(
     assert "ERROR" in printed.out  # the failed job printed its task logs
     records = caplog.records
     requests_logged = [r for r in records if r.name == "up42_facade" and r.levelno == logging.DEBUG]
-    assert any(r.getMessage() == f"GET /projects/{job.project_id}/jobs/{job.job_id}" for r in requests_logged)
+    assert any(
+        r.getMessage() == f"GET /projects/{job.project_id}/jobs/{job.job_id}"
+        for r in requests_logged
+    )
     assert any(r.name.startswith("httpcore") for r in records)  # DEBUG really reached httpcore
 
     everything = "\n".join(
@@ -195,9 +199,7 @@ def test_no_key_token_or_signature_appears_anywhere_in_a_full_run_at_debug(
             *map(shown, errors),
         ]
     )
-    basic = base64.b64encode(
-        f"{sandbox.project_id}:{sandbox.project_api_key}".encode()
-    ).decode()
+    basic = base64.b64encode(f"{sandbox.project_id}:{sandbox.project_api_key}".encode()).decode()
     secrets = {
         "the API key": [sandbox.project_api_key, wrong_key],
         "the HTTP Basic credentials": [basic],

@@ -30,8 +30,9 @@ SCHEMAS: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))[
 
 ANY_JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
 )
 FORMATS: dict[str, st.SearchStrategy[str]] = {
@@ -43,7 +44,9 @@ FORMATS: dict[str, st.SearchStrategy[str]] = {
         )
     ).map(datetime.isoformat)
     | st.datetimes().map(lambda moment: moment.isoformat() + "Z"),
-    "uri": st.from_regex(r"https://[a-z]{1,10}\.test/[a-z0-9/]{0,20}(\?[a-z]=[a-z0-9]{1,8})?", fullmatch=True),
+    "uri": st.from_regex(
+        r"https://[a-z]{1,10}\.test/[a-z0-9/]{0,20}(\?[a-z]=[a-z0-9]{1,8})?", fullmatch=True
+    ),
 }
 SCALARS: dict[str, st.SearchStrategy[Any]] = {
     "null": st.none(),

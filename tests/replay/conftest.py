@@ -97,6 +97,17 @@ def session(target: Target) -> Iterator[up42.Up42]:
         yield session
 
 
+@pytest.fixture
+def pyplot() -> Iterator[Any]:
+    """matplotlib's pyplot drawing into memory (no window, whatever the machine's setup)."""
+    matplotlib = pytest.importorskip("matplotlib", reason="the viz extra is not installed")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
 @pytest.fixture(autouse=True)
 def _cassette_tells_the_whole_story(
     request: pytest.FixtureRequest,

@@ -15,8 +15,8 @@ from tests.replay.recording import Target
 
 pytestmark = pytest.mark.vcr
 
-# _viz multiplies affine transforms with `*`, which affine 3 deprecates (PendingDeprecationWarning,
-# an error under this suite's filterwarnings); reported to the lead: `@` fixes it.
+# up42_facade/_viz.py composes affine transforms with `*`, which affine 3 deprecates (a
+# PendingDeprecationWarning, an error here); drop this mark once it uses `@`.
 AFFINE_MUL = pytest.mark.filterwarnings("ignore:Use `@` matmul:PendingDeprecationWarning")
 
 #: track_status's default wait between polls; a replay only counts the waits.
@@ -218,12 +218,12 @@ def test_upload_results_to_bucket_streams_the_archive_into_the_classic_blob_name
 
 
 @AFFINE_MUL
+@pytest.mark.usefixtures("pyplot")
 def test_plot_results_map_results_and_plot_coverage_show_the_downloaded_results(
     target: Target, session: up42.Up42, tmp_path: Path
 ) -> None:
-    pyplot = pytest.importorskip("matplotlib.pyplot", reason="needs the viz extra")
-    pytest.importorskip("rasterio", reason="needs the viz extra")
-    pytest.importorskip("folium", reason="needs the viz extra")
+    pytest.importorskip("rasterio", reason="the viz extra is not installed")
+    pytest.importorskip("folium", reason="the viz extra is not installed")
     job = session.initialize_job(target.job_id("succeeded"))
     job.download_results(output_directory=tmp_path / "results")
     figure = job.plot_results()
@@ -233,15 +233,12 @@ def test_plot_results_map_results_and_plot_coverage_show_the_downloaded_results(
     assert fmap is not None
     coverage = job.plot_coverage(job.get_results_json(as_dataframe=True), legend_column="uid")
     assert coverage.axes
-    pyplot.close("all")
 
 
 def test_plot_quicklooks_shows_the_downloaded_quicklooks(
     target: Target, session: up42.Up42, tmp_path: Path
 ) -> None:
-    pyplot = pytest.importorskip("matplotlib.pyplot", reason="needs the viz extra")
     job = session.initialize_job(target.job_id("succeeded"))
     job.download_quicklooks(output_directory=tmp_path)
     figure = job.plot_quicklooks()
     assert len([ax for ax in figure.axes if ax.images]) == len(job.quicklooks or [])
-    pyplot.close("all")

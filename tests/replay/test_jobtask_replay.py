@@ -11,8 +11,8 @@ from tests.replay.recording import Target
 
 pytestmark = pytest.mark.vcr
 
-# _viz multiplies affine transforms with `*`, which affine 3 deprecates (PendingDeprecationWarning,
-# an error under this suite's filterwarnings); reported to the lead: `@` fixes it.
+# up42_facade/_viz.py composes affine transforms with `*`, which affine 3 deprecates (a
+# PendingDeprecationWarning, an error here); drop this mark once it uses `@`.
 AFFINE_MUL = pytest.mark.filterwarnings("ignore:Use `@` matmul:PendingDeprecationWarning")
 
 
@@ -86,12 +86,12 @@ def test_a_task_downloads_its_quicklooks_into_the_jobs_folder_like_the_classic_s
 
 
 @AFFINE_MUL
+@pytest.mark.usefixtures("pyplot")
 def test_a_task_plots_and_maps_its_downloaded_results_and_quicklooks(
     target: Target, session: up42.Up42, tmp_path: Path
 ) -> None:
-    pyplot = pytest.importorskip("matplotlib.pyplot", reason="needs the viz extra")
-    pytest.importorskip("rasterio", reason="needs the viz extra")
-    pytest.importorskip("folium", reason="needs the viz extra")
+    pytest.importorskip("rasterio", reason="the viz extra is not installed")
+    pytest.importorskip("folium", reason="the viz extra is not installed")
     task = session.initialize_job(target.job_id("succeeded")).get_jobtasks()[0]
     task.download_results(output_directory=tmp_path / "results")
     task.download_quicklooks(output_directory=tmp_path / "quicklooks")
@@ -101,4 +101,3 @@ def test_a_task_plots_and_maps_its_downloaded_results_and_quicklooks(
     assert (tmp_path / "map.html").is_file()
     frame = task.get_results_json(as_dataframe=True)
     assert task.plot_coverage(frame, legend_column="uid").axes
-    pyplot.close("all")

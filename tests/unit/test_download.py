@@ -615,6 +615,18 @@ def test_unpacking_survives_drops_restarts_and_corruption(
     assert leftovers(tmp_path) == sorted([*UNPACKED, "f1", "f2"])
 
 
+@pytest.mark.parametrize("at_byte", [2, 300, 600])
+def test_unpacking_survives_a_drop_in_the_first_bytes(
+    storage: FakeStorage, tmp_path: Path, at_byte: int
+) -> None:
+    # The format is told from the first block: a few bytes must not look like a plain tar.
+    storage.put("/b/output.tgz", tgz(MEMBERS))
+    storage.inject("drop", at_byte=at_byte)
+    files = download_results(storage.urls("/b/output.tgz"), str(tmp_path), **fast())
+    assert files_in(tmp_path) == UNPACKED
+    assert len(files) == len(UNPACKED)
+
+
 def test_unpacking_a_corrupt_download_twice_is_an_integrity_error(
     storage: FakeStorage, tmp_path: Path
 ) -> None:
