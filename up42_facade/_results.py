@@ -40,6 +40,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -173,52 +174,89 @@ def _gc_paused() -> Iterator[None]:
 
 def _fast_path(raw: bytes) -> geopandas.GeoDataFrame | None:
     """Build the frame with vectorised geometry construction; ``None``: use the reference."""
-    parts = _COORDINATES_RE.split(raw)
-    if len(parts) == 1:
+    matches = [
+        (match.start(), match.start(1), match.end()) for match in _COORDINATES_RE.finditer(raw)
+    ]
+    if not matches:
         return None  # no coordinate arrays (or not UTF-8): nothing to gain
-    texts: list[bytes] = parts[1::2]
+    n_texts = len(matches)
     # A fresh random string cannot occur in the input, so every placeholder the walk meets
     # is one of ours.
     nonce = "up42-facade:" + secrets.token_hex(16)
-    skeleton = b'"coordinates":"' + nonce.encode() + b'"'
-    skeleton = skeleton.join(parts[0::2])
-    del parts
+    placeholder = b'"coordinates":"' + nonce.encode() + b'"'
+    # Joined from memoryview slices of raw: no copy of every piece on the way.
+    view = memoryview(raw)
+    ends = [end for _, _, end in matches]
+    skeleton = placeholder.join(
+        [view[stop:start] for stop, (start, _, _) in zip([0, *ends], matches)] + [view[ends[-1] :]]
+    )
+    joined = _JOIN.join([view[start:end] for _, start, end in matches])
+    del matches, ends, view
     with _gc_paused():
-        return _frame_from_skeleton(skeleton, texts, nonce)
+        try:
+            # The coordinates first: their numpy passes then peak before the parsed
+            # properties exist, not on top of them.
+            compact, number_runs = _compact(joined)
+            del joined
+            coordinates = _read_coordinates(compact, number_runs, n_texts)
+            del compact
+            text = _decode(skeleton)
+            del skeleton  # before the parse: the bytes and the text are 2 x 30 MB at 50k
+            document = _loads(text)
+            del text
+            walk = _walk(document, nonce, n_texts)
+            del document  # the features stay alive through the walk
+        except _UseReferenceError:
+            return None
+        return _assemble(raw, walk, coordinates)
 
 
-def _frame_from_skeleton(
-    skeleton: bytes, texts: list[bytes], nonce: str
-) -> geopandas.GeoDataFrame | None:
-    """Parse the skeleton, build the geometries and the frame; ``None``: use the reference."""
+def _decode(skeleton: bytes) -> str:
+    """Decode JSON bytes exactly as json.loads does (UTF-8, -16 or -32, BOM or not).
+
+    Raises:
+        _UseReferenceError: Undecodable; the reference raises the error for the original.
+    """
+    try:
+        return skeleton.decode(json.detect_encoding(skeleton), "surrogatepass")
+    except ValueError as error:
+        raise _UseReferenceError from error
+
+
+def _loads(text: str) -> Any:
+    """json.loads.
+
+    Raises:
+        _UseReferenceError: Not JSON; the reference raises the error for the original.
+    """
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise _UseReferenceError from error
+
+
+def _assemble(raw: bytes, walk: _Walk, coordinates: _Coordinates) -> geopandas.GeoDataFrame | None:
+    """Build the geometries and the frame; ``None``: use the reference."""
     import geopandas
     import numpy as np
     import pandas as pd
 
-    try:
-        document = json.loads(skeleton)
-    except ValueError:
-        return None  # the reference raises the same error for the original bytes
-    del skeleton
+    if not walk.properties:
+        return None  # empty collection: the reference builds the empty frame instantly
+    geometries = np.empty(len(walk.properties), dtype=object)
+    built, regular = _build_geometries(coordinates, walk.kinds)
+    del coordinates
+    geometries[walk.text_feature[regular]] = built
+    rejected = walk.text_feature[~regular & (walk.kinds > 0)]
+    # In feature order, so that the first error raised is the one the reference raises.
+    irregular = sorted(set(walk.irregular).union(rejected.tolist()))
+    if irregular:
+        from shapely.geometry import shape
 
-    try:
-        walk = _walk(document, nonce, len(texts))
-        del document  # the features stay alive through walk
-        if not walk.properties:
-            return None  # empty collection: the reference builds the empty frame instantly
-        geometries = np.empty(len(walk.properties), dtype=object)
-        built, regular = _build_geometries(texts, walk.kinds)
-        geometries[walk.text_feature[regular]] = built
-        rejected = walk.text_feature[~regular & (walk.kinds > 0)]
-        # In feature order, so that the first error raised is the one the reference raises.
-        irregular = sorted(set(walk.irregular).union(rejected.tolist()))
-        if irregular:
-            from shapely.geometry import shape
-
-            for feature in irregular:
-                geometries[feature] = shape(walk.restore(feature, texts))
-    except _UseReferenceError:
-        return None
+        # Rare: cut the arrays out once more rather than keep them all along.
+        texts = _COORDINATES_RE.split(raw)[1::2]
+        for feature in irregular:
+            geometries[feature] = shape(walk.restore(feature, texts))
 
     frame = pd.DataFrame(walk.properties)
     del walk  # frees the parsed features (all but their properties) while the GC is paused
@@ -336,35 +374,65 @@ def _walk(document: Any, nonce: str, n_texts: int) -> _Walk:
     return walk
 
 
-def _build_geometries(
-    texts: list[bytes], kinds: npt.NDArray[np.int8]
-) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.bool_]]:
-    """Build the geometries of all regular cut-out arrays with a few vectorised calls.
+@dataclass(frozen=True)
+class _Coordinates:
+    """The numbers of all cut-out arrays and where each sits in its array's structure.
 
-    Args:
-        texts: The cut-out coordinate arrays.
-        kinds: Each array's ``_KINDS`` code (0: only check that it is valid JSON).
+    Attributes:
+        count: How many arrays.
+        values: Every number, in order, as json.loads and float() read it.
+        number_text: Per number, the array it is in.
+        number_depth: Per number, how deep in its array it sits (Point: 1, Polygon: 3).
+        first_number: Per coordinate (a run of numbers opened by "["), its first number.
+        dims: Per coordinate, how many numbers it has.
+        coordinate_text: Per coordinate, the array it is in.
+        level: Per coordinate, the outermost array it opens: 1 a geometry, 2 a polygon's
+            ring or a multi-geometry's part, 3 a multipolygon's ring.
+        has_empty: Per array, whether it holds an empty array (``[]`` somewhere).
+    """
+
+    count: int
+    values: npt.NDArray[np.float64]
+    number_text: npt.NDArray[np.int32]
+    number_depth: npt.NDArray[np.int32]
+    first_number: npt.NDArray[np.intp]
+    dims: npt.NDArray[np.intp]
+    coordinate_text: npt.NDArray[np.int32]
+    level: npt.NDArray[np.int32]
+    has_empty: npt.NDArray[np.bool_]
+
+
+def _compact(joined: bytes) -> tuple[bytes, int]:
+    """Drop the whitespace from the cut-out arrays.
 
     Returns:
-        The geometries, and the mask of ``texts`` they were built from, in order. An array
-        left out is valid JSON that only the reference may turn into a geometry (or an error):
-        empty arrays, a ring that is not closed, mixed dimensions, ...
+        The arrays without whitespace, and how many runs of number bytes the arrays had with
+        their whitespace (-1 when there was none): more runs than numbers in the compact text
+        means whitespace split a number, as in ``[1 2]``.
+    """
+    import numpy as np
+
+    compact = joined.translate(None, _WHITESPACE)
+    if len(compact) == len(joined):
+        return compact, -1
+    is_number = _mask(joined, _IS_NUMBER_BYTE)
+    return compact, int(np.count_nonzero(is_number[1:] > is_number[:-1]))
+
+
+def _read_coordinates(compact: bytes, number_runs: int, count: int) -> _Coordinates:
+    """Validate the cut-out arrays as JSON and read their numbers and structure, vectorised.
+
+    Args:
+        compact: The arrays joined by ``_JOIN``, without whitespace (``_compact``).
+        number_runs: What ``_compact`` counted.
+        count: How many arrays.
 
     Raises:
         _UseReferenceError: Some array is not valid JSON, or holds a number that json.loads
-            and a float parser would read differently.
+            and a float parser would read differently (the reference then raises or copes).
     """
     import numpy as np
-    import pandas as pd
 
-    joined = _JOIN.join(texts)
-    compact = joined.translate(None, _WHITESPACE)
-    number_runs = -1  # maximal runs of number bytes with the whitespace still in
-    if len(compact) != len(joined):
-        is_number = _mask(joined, _IS_NUMBER_BYTE)
-        number_runs = int(np.count_nonzero(is_number[1:] > is_number[:-1]))
-        del is_number
-    del joined
     chars = np.frombuffer(compact, dtype=np.uint8)
 
     # The separator stream: every bracket, comma and join, and where it is.
@@ -386,12 +454,10 @@ def _build_geometries(
     ends = np.sort(np.concatenate([joins - 1, joins, [len(separators) - 1]]))
     if not np.array_equal(np.flatnonzero(depth == 0), ends):
         raise _UseReferenceError
+    del joins, ends
 
     # The numbers, each between two separators.
     slots = np.flatnonzero(has_number)
-    if not len(slots):
-        regular = np.zeros(len(texts), dtype=bool)  # only empty arrays: empty geometries
-        return np.empty(0, dtype=object), regular
     if number_runs not in (-1, len(slots)):
         raise _UseReferenceError  # whitespace inside a number: "[1 2]"
     starts = positions[slots] + 1
@@ -401,9 +467,55 @@ def _build_geometries(
         raise _UseReferenceError
     _check_number_grammar(chars, starts, np.flatnonzero(_mask(compact, _IS_POINT)))
     del starts, chars
+    values = _parse_numbers(compact.translate(_TO_LINES, b"[]"), len(slots))
+    # json.loads reads "-0" as the int 0, and float(0) is +0.0, where a float parser gives -0.0.
+    negative_zero = (lengths == 2) & (values == 0.0)
+    if negative_zero.any():
+        values = values.copy()  # pandas hands out a read-only view
+        values[negative_zero] = 0.0
+    del lengths, negative_zero
+
+    text_index = np.cumsum(separators == _JOINED, dtype=np.int32)
+    empty = (separators[:-1] == _OPEN) & (separators[1:] == _CLOSE) & ~has_number
+    has_empty = np.zeros(count, dtype=bool)
+    has_empty[text_index[:-1][empty]] = True
+    del empty, has_number
+    number_text = text_index[slots]
+    del text_index
+
+    # Coordinates: their first number follows "[" (the other numbers follow ","). The level
+    # of a coordinate is one more than the lowest depth between the previous number and it.
+    first_number = np.flatnonzero(separators[slots] == _OPEN)
+    del separators
+    lowest = np.minimum.reduceat(depth, slots) if len(slots) else depth[:0]
+    level = np.concatenate([np.ones(1, dtype=np.int32), lowest[:-1] + 1])[first_number]
+    number_depth = depth[slots]
+    del lowest, depth, slots
+    return _Coordinates(
+        count=count,
+        values=values,
+        number_text=number_text,
+        number_depth=number_depth,
+        first_number=first_number,
+        dims=np.diff(np.append(first_number, len(values))),
+        coordinate_text=number_text[first_number],
+        level=level,
+        has_empty=has_empty,
+    )
+
+
+def _parse_numbers(lines: bytes, count: int) -> npt.NDArray[np.float64]:
+    """Parse one number per line with pandas' C reader (correctly rounded, like float()).
+
+    Raises:
+        _UseReferenceError: A line is not a number, or there are not ``count`` of them.
+    """
+    import numpy as np
+    import pandas as pd
+
     try:
-        values = pd.read_csv(
-            io.BytesIO(compact.translate(_TO_LINES, b"[]")),
+        values: npt.NDArray[np.float64] = pd.read_csv(
+            io.BytesIO(lines),
             header=None,
             names=["v"],
             dtype=np.float64,
@@ -412,56 +524,55 @@ def _build_geometries(
         )["v"].to_numpy()
     except (ValueError, pd.errors.ParserError) as error:
         raise _UseReferenceError from error
-    del compact
-    if len(values) != len(slots):
+    if len(values) != count:
         raise _UseReferenceError
-    # json.loads reads "-0" as the int 0, and float(0) is +0.0, where a float parser gives -0.0.
-    negative_zero = (lengths == 2) & (values == 0.0)
-    if negative_zero.any():
-        values = values.copy()  # pandas hands out a read-only view
-        values[negative_zero] = 0.0
-    del lengths, negative_zero
+    return values
 
-    # Regular arrays hold every number exactly at their kind's coordinate depth: so no empty
-    # arrays, and no numbers beside arrays.
-    text_index = np.cumsum(separators == _JOINED, dtype=np.int32)
-    text_of_number = text_index[slots]
+
+def _build_geometries(
+    coordinates: _Coordinates, kinds: npt.NDArray[np.int8]
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.bool_]]:
+    """Build the geometries of all regular arrays with one shapely call per kind.
+
+    Args:
+        coordinates: What ``_read_coordinates`` found.
+        kinds: Each array's ``_KINDS`` code (0: not built here).
+
+    Returns:
+        The geometries, and the mask of arrays they were built from, in order. An array left
+        out is valid JSON that only the reference may turn into a geometry (or an error):
+        empty arrays, a ring that is not closed, mixed dimensions, ...
+    """
+    import numpy as np
+
+    c = coordinates
+    regular = (kinds > 0) & ~c.has_empty
+    if not len(c.values):
+        return np.empty(0, dtype=object), np.zeros(c.count, dtype=bool)
+
+    # Every number exactly at its kind's coordinate depth: no numbers beside arrays.
     kind_depth = np.array(_KIND_DEPTH, dtype=np.int32)[kinds]
-    regular = kinds > 0
-    regular[text_of_number[depth[slots] != kind_depth[text_of_number]]] = False
-    empty = (separators[:-1] == _OPEN) & (separators[1:] == _CLOSE) & ~has_number
-    regular[text_index[:-1][empty]] = False
-    del text_index, empty, has_number
-
-    # Coordinates: their first number follows "[" (the other numbers follow ","). The level
-    # of a coordinate is the outermost array it opens: 1 a geometry, 2 a part or ring, ...
-    # It is one more than the lowest depth between the previous number and this one.
-    first_number = np.flatnonzero(separators[slots] == _OPEN)
-    dims = np.diff(np.append(first_number, len(slots)))
-    text_of_coordinate = text_of_number[first_number]
-    lowest = np.minimum.reduceat(depth, slots)
-    level = np.concatenate([[1], lowest[:-1] + 1])[first_number]
-    del lowest, depth, separators
+    regular[c.number_text[c.number_depth != kind_depth[c.number_text]]] = False
 
     # One dimension (2 or 3) per geometry.
-    first_of_text = np.searchsorted(text_of_coordinate, np.arange(len(texts)))
-    text_dims = dims[np.minimum(first_of_text, len(dims) - 1)]
-    bad = (dims != text_dims[text_of_coordinate]) | (dims < 2) | (dims > 3)
-    regular[text_of_coordinate[bad]] = False
+    first_of_text = np.searchsorted(c.coordinate_text, np.arange(c.count))
+    text_dims = c.dims[np.minimum(first_of_text, len(c.dims) - 1)]
+    bad = (c.dims != text_dims[c.coordinate_text]) | (c.dims < 2) | (c.dims > 3)
+    regular[c.coordinate_text[bad]] = False
 
     # Parts (the arrays right above the coordinates): rings must be closed and have at least
     # 4 coordinates, lines at least 2. A geometry start also starts a part.
-    coordinate_depth = kind_depth[text_of_coordinate]
-    part_first = np.flatnonzero((level < coordinate_depth) | (level == 1))
-    part_size = np.diff(np.append(part_first, len(first_number)))
-    part_text = text_of_coordinate[part_first]
+    coordinate_depth = kind_depth[c.coordinate_text]
+    part_first = np.flatnonzero((c.level < coordinate_depth) | (c.level == 1))
+    part_size = np.diff(np.append(part_first, len(c.first_number)))
+    part_text = c.coordinate_text[part_first]
     ring = np.isin(kinds[part_text], _RING_KINDS)
     line = np.isin(kinds[part_text], _LINE_KINDS)
     short = (ring & (part_size < _MIN_RING_COORDS)) | (line & (part_size < _MIN_LINE_COORDS))
     # Compare bit patterns: shapely's closing test and ours must not differ on -0.0 == 0.0.
-    bits = values.view(np.int64)
-    head = first_number[part_first]
-    tail = first_number[part_first + part_size - 1]
+    bits = c.values.view(np.int64)
+    head = c.first_number[part_first]
+    tail = c.first_number[part_first + part_size - 1]
     last = len(bits) - 1
     open_ring = np.zeros(len(part_first), dtype=bool)
     for axis in range(3):
@@ -470,18 +581,18 @@ def _build_geometries(
         open_ring |= counted & differs
     regular[part_text[short | open_ring]] = False
 
-    result = np.empty(len(texts), dtype=object)
+    result = np.empty(c.count, dtype=object)
     for code in range(1, len(_KINDS)):
         for ndim in (2, 3):
             chosen = regular & (kinds == code) & (text_dims == ndim)
             if not chosen.any():
                 continue
             if chosen.all():
-                coords = values.reshape(-1, ndim)  # the common case: one kind, no copies
-                levels = level
+                coords = c.values.reshape(-1, ndim)  # the common case: one kind, no copies
+                levels = c.level
             else:
-                coords = values[chosen[text_of_number]].reshape(-1, ndim)
-                levels = level[chosen[text_of_coordinate]]
+                coords = c.values[chosen[c.number_text]].reshape(-1, ndim)
+                levels = c.level[chosen[c.coordinate_text]]
             result[chosen] = _from_levels(_KINDS[code], coords, levels)
     return result[regular], regular
 

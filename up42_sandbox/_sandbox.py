@@ -21,7 +21,7 @@ from ._auth import TokenStore
 from ._faults import Fault, FaultRegistry
 from ._jobs import Job, JobStore
 from ._records import RequestLog
-from ._storage import Signer, StorageServer, parse_object_path
+from ._storage import Signer, StorageServer, object_path, parse_object_path
 
 __all__ = ["Sandbox"]
 
@@ -386,8 +386,6 @@ class Sandbox:
     def download_url(self, job_id: str, task_id: str | None = None) -> str:
         """A freshly signed URL to the job's (or task's) archive, as the API would answer."""
         job = self._job(job_id)
-        from ._storage import object_path
-
         path = object_path(job_id, f"output.{job.archive_format}", task_id)
         return self._signer.sign(self.storage_url, path)
 

@@ -24,7 +24,15 @@ from ._archives import CHUNK, Archive
 from ._faults import STORAGE_KINDS, Fault, FaultRegistry
 from ._records import RequestLog, RequestRecord
 
-__all__ = ["BUCKET", "Signer", "StorageServer"]
+__all__ = [
+    "BUCKET",
+    "Signer",
+    "StorageServer",
+    "object_path",
+    "parse_object_path",
+    "parse_range",
+    "xml_error",
+]
 
 #: The bucket name in every signed URL, like UP42's results bucket.
 BUCKET = "up42-results"

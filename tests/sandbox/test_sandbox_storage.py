@@ -118,12 +118,12 @@ def test_a_tampered_or_unsigned_url_is_refused(sandbox: Sandbox, api: httpx.Clie
 
 
 def test_signed_urls_expire() -> None:
-    with Sandbox(url_ttl=0.3) as sb:
+    with Sandbox(url_ttl=0.6) as sb:
         job_id = sb.create_job(start_status="SUCCEEDED")
         url = sb.download_url(job_id)
         assert "X-Goog-Expires=1" in url
         assert httpx.get(url).status_code == 200
-        time.sleep(0.4)
+        time.sleep(0.7)
         answer = httpx.get(url)
         assert answer.status_code == 400
         assert "<Code>ExpiredToken</Code>" in answer.text

@@ -65,7 +65,7 @@ def test_calls_without_a_valid_token_get_a_401_envelope(
 
 
 def test_tokens_expire_after_their_ttl() -> None:
-    with Sandbox(token_ttl=0.3) as sb:
+    with Sandbox(token_ttl=0.6) as sb:
         path = sb.base_url + job_path(sb, sb.create_job())
         answer = httpx.post(
             f"{sb.base_url}/oauth/token", auth=(sb.project_id, sb.project_api_key), data=TOKEN_FORM
@@ -73,7 +73,7 @@ def test_tokens_expire_after_their_ttl() -> None:
         assert answer.json()["expires_in"] == 0
         headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
         assert httpx.get(path, headers=headers).status_code == 200
-        time.sleep(0.4)
+        time.sleep(0.7)
         assert httpx.get(path, headers=headers).status_code == 401
 
 
