@@ -14,7 +14,6 @@ start-up and imports included, for comparison.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -25,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._child import Measurement, python_child, report
+from benchmarks._child import Measurement, gnu_time, python_child, report, run_once
 
 __all__ = ["run"]
 
@@ -34,17 +33,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SIZE_MB = 256
 #: The issue's goals for both rows.
 GOAL = "time ratio <= 1.25, RSS < 150 MB"
-GNU_TIME = "/usr/bin/time"
 PIPELINE = 'set -o pipefail; curl -sSf "$0" | tar xz -C "$1"'
 
 
-def _child(mode: str, url: str, dest: str) -> None:
+def _child(mode: str, url: str, dest: str, verify: str) -> None:
     """One run of our client: ``download_results`` into ``dest`` (which is empty)."""
     from up42_facade._transfers import download_results
 
+    assert verify in ("auto", "all")
     start = time.perf_counter()
     files = download_results(
-        lambda: url, Path(dest), unpacking=mode == "unpack", show_progress=False
+        lambda: url, Path(dest), unpacking=mode == "unpack", show_progress=False, verify=verify
     )
     elapsed = time.perf_counter() - start
     if not files or any(not Path(name).is_file() for name in files):
@@ -76,50 +75,11 @@ def _empty(folder: Path) -> Path:
     return folder
 
 
-def _gnu_time() -> str | None:
-    """``/usr/bin/time`` if it is GNU time (``-f %M -o FILE``), else None."""
-    if not Path(GNU_TIME).exists():
-        return None
-    with tempfile.NamedTemporaryFile() as out:
-        done = subprocess.run(
-            [GNU_TIME, "-f", "%M", "-o", out.name, "true"], capture_output=True, check=False
-        )
-        return GNU_TIME if done.returncode == 0 and out.read().strip().isdigit() else None
-
-
-def _once(command: list[str], env: dict[str, str], timer: str | None) -> tuple[float, float, float]:
-    """Seconds (the child's own report, if it gives one), wall seconds of the whole process
-    and peak RSS in MB of one run.
-
-    Peak RSS comes from GNU time when there is one: ``wait4`` on a child of this process
-    (which holds the sandbox) reports at least this process's own RSS, because Linux keeps
-    the forking process's high-water mark across ``exec``; GNU time's child is forked from
-    a small process. Without GNU time the inflated ``wait4`` figure is all there is.
-    """
-    with tempfile.NamedTemporaryFile() as rss, tempfile.TemporaryFile() as errors:
-        wrapped = [timer, "-f", "%M", "-o", rss.name, *command] if timer else command
-        start = time.perf_counter()
-        with subprocess.Popen(wrapped, stdout=subprocess.PIPE, stderr=errors, env=env) as process:
-            assert process.stdout is not None
-            output = process.stdout.read().decode()
-            _, status, usage = os.wait4(process.pid, 0)
-            wall = time.perf_counter() - start
-            process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            errors.seek(0)
-            tail = errors.read().decode(errors="replace")[-2000:]
-            raise RuntimeError(f"benchmark client failed: {' '.join(command)}\n{tail}")
-        peak_kib = float(rss.read().split()[-1]) if timer else float(usage.ru_maxrss)
-    lines = output.strip().splitlines()
-    reported = float(json.loads(lines[-1])["seconds"]) if lines and lines[-1][:1] == "{" else wall
-    return reported, wall, peak_kib / 1024
-
-
 def _side_by_side(
     baseline: list[str], ours: list[str], folders: tuple[Path, Path], runs: int, env: dict[str, str]
 ) -> tuple[Measurement, Measurement, float]:
     """Alternate baseline and ours ``runs`` times, each into an emptied folder."""
-    timer = _gnu_time()
+    timer = gnu_time()
     results: dict[str, list[tuple[float, float, float]]] = {"baseline": [], "ours": []}
     for _ in range(runs):
         for name, command, folder in (
@@ -127,7 +87,7 @@ def _side_by_side(
             ("ours", ours, folders[1]),
         ):
             _empty(folder)
-            results[name].append(_once(command, env, timer))
+            results[name].append(run_once(command, env, timer))
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
     summary = []
@@ -164,12 +124,16 @@ def _row(
     }
 
 
-def run(size_mb: int = DEFAULT_SIZE_MB, runs: int = 3) -> list[dict[str, Any]]:
+def run(
+    size_mb: int = DEFAULT_SIZE_MB, runs: int = 3, *, verify: str = "auto"
+) -> list[dict[str, Any]]:
     """Measure both comparisons against one sandbox; return the table rows.
 
     Args:
         size_mb: MiB of incompressible padding in the archive.
         runs: Runs per client; each row holds the median.
+        verify: Our client's ``verify``: "auto" (crc32c when installed, the default) or
+            "all" (md5 as well, bound by md5's single-core speed).
 
     Returns:
         Rows with ``what, baseline_s, ours_s, ratio, baseline_rss_mb, ours_rss_mb``.
@@ -191,6 +155,8 @@ def run(size_mb: int = DEFAULT_SIZE_MB, runs: int = 3) -> list[dict[str, Any]]:
         url = _signed_url(sandbox.base_url, sandbox.project_id, sandbox.project_api_key, job_id)
         size = sandbox.archive_path(job_id).stat().st_size
         label = f"{size / (1 << 20):.0f} MiB archive"
+        if verify != "auto":
+            label += f" (verify={verify})"
         work = Path(scratch)
         theirs, mine = work / "baseline", work / "ours"
         # One untimed run: the archive into the page cache, the sandbox's code paths warm.
@@ -198,7 +164,7 @@ def run(size_mb: int = DEFAULT_SIZE_MB, runs: int = 3) -> list[dict[str, Any]]:
 
         measured = _side_by_side(
             ["curl", "-sSf", "-o", str(theirs / "output.tgz"), url],
-            python_child("benchmarks.bench_download", "download", url, str(mine)),
+            python_child("benchmarks.bench_download", "download", url, str(mine), verify),
             (theirs, mine),
             runs,
             env,
@@ -206,7 +172,7 @@ def run(size_mb: int = DEFAULT_SIZE_MB, runs: int = 3) -> list[dict[str, Any]]:
         rows.append(_row(f"download of a {label}", "curl -o FILE", measured))
         measured = _side_by_side(
             ["bash", "-c", PIPELINE, url, str(theirs)],
-            python_child("benchmarks.bench_download", "unpack", url, str(mine)),
+            python_child("benchmarks.bench_download", "unpack", url, str(mine), verify),
             (theirs, mine),
             runs,
             env,
@@ -222,8 +188,9 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mb", type=int, default=DEFAULT_SIZE_MB)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--verify", choices=["auto", "all"], default="auto")
     options = parser.parse_args(argv)
-    for row in run(size_mb=options.size_mb, runs=options.runs):
+    for row in run(size_mb=options.size_mb, runs=options.runs, verify=options.verify):
         print(
             f"{row['what']}: {row['baseline']} {row['baseline_s']:.3f} s, "
             f"ours {row['ours_s']:.3f} s (whole process {row['ours_process_s']:.3f} s), "

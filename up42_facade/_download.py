@@ -10,9 +10,10 @@ A ``Transfer`` hands out the object's bytes in order and hides what it takes to 
 - a dropped connection resumes with ``Range`` and ``If-Range``; an answer of 200, or a
   ``Content-Range`` that does not fit, starts over (the consumer is told by ``Restart``);
 - a refused signed URL (400/401/403: expired) is replaced once by a fresh one from the API;
-- the bytes are checked against ``Content-Length`` and the ``x-goog-hash`` md5 (and crc32c
-  when ``google-crc32c`` is installed) before the last chunk is handed out; a mismatch
-  starts over once with a fresh URL, then raises ``IntegrityError``.
+- the bytes are checked against ``Content-Length`` and ``x-goog-hash`` before the last
+  chunk is handed out: crc32c when ``google-crc32c`` is installed, else md5
+  (``verify="all"``: both, at md5's speed); a mismatch starts over once with a fresh URL,
+  then raises ``IntegrityError``.
 
 Messages and logs name the URL as ``scheme://host/path``: the query string holds the
 signature.
@@ -47,7 +48,7 @@ from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
 from ._errors import DownloadError, IntegrityError
@@ -57,12 +58,15 @@ __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_TIMEOUT",
+    "DEFAULT_VERIFY",
+    "VERIFY_MODES",
     "PartFile",
     "ProgressCallback",
     "RemoteObject",
     "Restart",
     "Superseded",
     "Transfer",
+    "VerifyMode",
     "copy_to_part",
     "download_file",
     "progress_reporter",
@@ -104,6 +108,14 @@ TRANSIENT_STATUSES = frozenset({408, 429})
 #: Chunk size of uploads to a bucket: a multiple of 256 KiB as GCS requires, and small
 #: enough that the upload buffer stays a few MiB (the library's default is 40-100 MiB).
 BLOB_CHUNK_SIZE = 8 * 1024 * 1024
+VerifyMode = Literal["auto", "all"]
+"""Which announced hashes a download is checked against (see ``DEFAULT_VERIFY``)."""
+VERIFY_MODES: tuple[VerifyMode, ...] = ("auto", "all")
+#: "auto": crc32c when storage announced one and google-crc32c's C extension is installed
+#: (GCS's recommended check, and what gcloud does), else md5; "all": every announced hash.
+#: md5 runs at 0.6-0.75 GB/s on one core here, below loopback speed: checking it too took
+#: a 256 MiB download from 0.4-0.5x curl's time to 1.1-1.7x (benchmarks/bench_download.py).
+DEFAULT_VERIFY: VerifyMode = "auto"
 #: The name used when neither Content-Disposition nor the URL path gives one.
 FALLBACK_NAME = "output.tgz"
 #: Prefix of temporary files inside a target folder.
@@ -219,57 +231,69 @@ def safe_filename(name: str | None) -> str | None:
 
 
 class _Digests:
-    """md5 and crc32c of the bytes so far; md5 optionally on a worker thread.
+    """The digests a download is checked with, computed as its bytes go by.
 
-    md5 runs at about 0.75 GB/s on one core, slower than loopback delivers: on the socket
-    thread it halved the download speed, on its own thread it overlaps the network
-    (hashlib releases the GIL). crc32c (hardware accelerated) stays on the caller's thread.
+    crc32c (hardware accelerated, about 10 GB/s) runs on the caller's thread. md5 runs at
+    0.6-0.75 GB/s on one core here, slower than a loopback download: on the socket thread
+    it halved the speed, so with ``threaded`` it runs on a worker thread (hashlib releases
+    the GIL) and overlaps the network.
+
+    Args:
+        threaded: Compute md5 on a worker thread.
     """
 
     def __init__(self, *, threaded: bool) -> None:
-        self._md5 = hashlib.md5(usedforsecurity=False)
-        self._crc: int | None = 0 if _CRC32C_EXTEND is not None else None
-        self._executor = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="up42-md5") if threaded else None
-        )
+        self._threaded = threaded
+        self._executor: ThreadPoolExecutor | None = None
+        self._md5: Any = None
+        self._crc: int | None = None
+
+    def start(self, *, md5: bool, crc32c: bool) -> None:
+        """Start from no bytes, computing the digests asked for (after what is queued)."""
+        self._crc = 0 if crc32c and _CRC32C_EXTEND is not None else None
+        if md5 and self._threaded and self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="up42-md5")
+        self._run(lambda: self._set_md5(md5))
+
+    def _set_md5(self, wanted: bool) -> None:
+        self._md5 = hashlib.md5(usedforsecurity=False) if wanted else None
+
+    def _run(self, task: Callable[[], None]) -> None:
+        """Run ``task`` after the queued md5 work, and wait for it."""
+        if self._executor is None:
+            task()
+        else:
+            self._executor.submit(task).result()
 
     def update(self, view: memoryview, done: Callable[[], None]) -> None:
         """Hash ``view``, then call ``done`` (the buffer may be reused after that)."""
         if self._crc is not None and _CRC32C_EXTEND is not None:
             # google-crc32c takes only bytes; the copy costs about half of the crc itself.
             self._crc = _CRC32C_EXTEND(self._crc, bytes(view))
-        if self._executor is None:
-            self._md5.update(view)
+        md5 = self._md5
+        if md5 is None or self._executor is None:
+            if md5 is not None:
+                md5.update(view)
             done()
             return
 
         def task() -> None:
             try:
-                self._md5.update(view)
+                md5.update(view)
             finally:
                 done()
 
         self._executor.submit(task)
 
-    def reset(self) -> None:
-        """Start again from no bytes (after what is queued)."""
-        self._crc = 0 if self._crc is not None else None
-        if self._executor is None:
-            self._md5 = hashlib.md5(usedforsecurity=False)
-        else:
-            self._executor.submit(self._new_md5).result()
+    def result(self) -> tuple[bytes | None, int | None]:
+        """md5 digest and crc32c value of everything so far; None for one not computed."""
+        digest: list[bytes | None] = [None]
 
-    def _new_md5(self) -> None:
-        self._md5 = hashlib.md5(usedforsecurity=False)
+        def read() -> None:
+            digest[0] = None if self._md5 is None else self._md5.digest()
 
-    def result(self) -> tuple[bytes, int | None]:
-        """md5 digest and crc32c value (None without google-crc32c) of everything hashed."""
-        if self._executor is None:
-            return self._md5.digest(), self._crc
-        return self._executor.submit(self._md5_digest).result(), self._crc
-
-    def _md5_digest(self) -> bytes:
-        return self._md5.digest()
+        self._run(read)
+        return digest[0], self._crc
 
     def close(self) -> None:
         """Stop the worker thread (waiting for queued work, which is bounded by the pool)."""
@@ -304,8 +328,10 @@ class Transfer:
         timeout: Seconds of silence before a connection counts as dropped.
         max_attempts: Requests per download before giving up.
         backoff: First pause in seconds after a request that brought no bytes.
-        threaded_hash: Hash on a worker thread (for speed; the consumer must be done with
-            each chunk before asking for the next one either way).
+        threaded_hash: Hash md5 on a worker thread (for speed; the consumer must be done
+            with each chunk before asking for the next one either way).
+        verify: "auto" checks crc32c when storage announced one and google-crc32c is
+            installed, else md5; "all" checks every announced hash (see ``VERIFY_MODES``).
 
     Example:
         >>> with Transfer(get_url) as transfer:  # doctest: +SKIP
@@ -321,9 +347,13 @@ class Transfer:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         backoff: float = DEFAULT_BACKOFF,
         threaded_hash: bool = True,
+        verify: VerifyMode = DEFAULT_VERIFY,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
+        if verify not in VERIFY_MODES:
+            raise ValueError(f"verify must be one of {VERIFY_MODES}, not {verify!r}")
+        self._verify_all = verify == "all"
         self._get_url = get_url
         self._timeout = timeout
         self._max_attempts = max_attempts
@@ -515,9 +545,9 @@ class Transfer:
             self._resp = resp
             self._resp_end = _content_length(resp)
             self.object = RemoteObject.from_headers(resp.msg, size=self._resp_end)
+            self._start_digests()
             if resuming:
                 self.offset = 0
-                self._digests.reset()
                 LOGGER.debug("the server sent the whole object again: starting over")
                 raise Restart
             return
@@ -559,8 +589,14 @@ class Transfer:
         LOGGER.debug("starting %s over: %s", self.where, why)
         self._close_response()
         self.offset = 0
-        self._digests.reset()
         raise Restart
+
+    def _start_digests(self) -> None:
+        """Choose the digests for the object just announced (the body starts at byte 0)."""
+        known = self.object
+        crc32c = known.crc32c is not None and _CRC32C_EXTEND is not None
+        md5 = known.md5 is not None and (self._verify_all or not crc32c)
+        self._digests.start(md5=md5, crc32c=crc32c)
 
     def _dropped(self, exc: BaseException, *, progress: bool = True) -> None:
         """A request failed or its connection dropped: the next ``_open`` resumes."""
@@ -599,7 +635,7 @@ class Transfer:
         if expected.size is not None and self.offset != expected.size:
             problems.append(f"{self.offset} bytes instead of {expected.size}")
         md5, crc = self._digests.result()
-        if expected.md5 is not None and md5 != expected.md5:
+        if expected.md5 is not None and md5 is not None and md5 != expected.md5:
             problems.append(
                 f"md5 {base64.b64encode(md5).decode()} instead of "
                 f"{base64.b64encode(expected.md5).decode()}"
@@ -607,7 +643,7 @@ class Transfer:
         if expected.crc32c is not None and crc is not None and crc != expected.crc32c:
             problems.append(f"crc32c {crc:08x} instead of {expected.crc32c:08x}")
         if not problems:
-            checked = [n for n, v in (("md5", expected.md5), ("crc32c", crc)) if v is not None]
+            checked = [n for n, v in (("md5", md5), ("crc32c", crc)) if v is not None]
             LOGGER.debug(
                 "verified %s: %d bytes, %s", self.where, self.offset, ", ".join(checked) or "size"
             )
@@ -950,6 +986,7 @@ def download_file(
     timeout: float = DEFAULT_TIMEOUT,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     backoff: float = DEFAULT_BACKOFF,
+    verify: VerifyMode = DEFAULT_VERIFY,
 ) -> Path:
     """Download the object at a signed URL into ``directory``, verified, under its own name.
 
@@ -965,6 +1002,8 @@ def download_file(
         timeout: Seconds of silence before a connection counts as dropped.
         max_attempts: Requests per download (first one plus resumes) before giving up.
         backoff: First pause in seconds after a request that brought no bytes.
+        verify: "auto" checks crc32c when storage announced one and google-crc32c is
+            installed, else md5; "all" checks every announced hash (slower: md5).
 
     Returns:
         The path of the archive, named as Content-Disposition (or the URL path) says.
@@ -977,7 +1016,9 @@ def download_file(
     directory = Path(directory)
     make_folder(directory)
     with (
-        Transfer(get_url, timeout=timeout, max_attempts=max_attempts, backoff=backoff) as transfer,
+        Transfer(
+            get_url, timeout=timeout, max_attempts=max_attempts, backoff=backoff, verify=verify
+        ) as transfer,
         PartFile(directory) as part,
         progress_reporter(progress, show_progress, "results") as report,
     ):
@@ -999,6 +1040,7 @@ def stream_to_blob(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     backoff: float = DEFAULT_BACKOFF,
     chunk_size: int = BLOB_CHUNK_SIZE,
+    verify: VerifyMode = DEFAULT_VERIFY,
 ) -> None:
     """Stream the object at a signed URL into a google-cloud-storage blob, chunk by chunk.
 
@@ -1013,6 +1055,7 @@ def stream_to_blob(
         max_attempts: Requests per download before giving up.
         backoff: First pause in seconds after a request that brought no bytes.
         chunk_size: Bytes per upload request (a multiple of 256 KiB).
+        verify: "auto" or "all", as for ``download_file``.
 
     Raises:
         DownloadError: The download could not be completed; the upload was cancelled.
@@ -1020,7 +1063,12 @@ def stream_to_blob(
             was cancelled.
     """
     with Transfer(
-        get_url, timeout=timeout, max_attempts=max_attempts, backoff=backoff, threaded_hash=False
+        get_url,
+        timeout=timeout,
+        max_attempts=max_attempts,
+        backoff=backoff,
+        threaded_hash=False,
+        verify=verify,
     ) as transfer:
         while True:
             try:

@@ -132,11 +132,13 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 class RetryTransport(httpx.BaseTransport):
-    """Sends each request again on connect errors, 429, 502-504 and read timeouts.
+    """Sends each request again on connect errors, 408, 429, 502-504 and read timeouts.
 
     Connect errors are retried for every method (nothing reached the server).
     Rate limits, gateway errors and read timeouts are retried for idempotent
-    requests; a POST is retried only when the policy marks it idempotent.
+    requests; a POST is retried only when the policy marks it idempotent, or
+    when the answer says the server did not act on it (408, 429, 503). Every
+    5xx of the token endpoint is retried (``RetryPolicy.stateless_paths``).
     ``Retry-After`` wins over the backoff; one that ends past the deadline
     returns the 429 at once so the caller can say when to come back. A
     ``Retry-After`` holds back every request of the transport, not only the one

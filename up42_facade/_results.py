@@ -85,8 +85,9 @@ _SEPARATOR_CODES = bytes(
 _IS_SEPARATOR = bytes(1 if code else 0 for code in _SEPARATOR_CODES)
 _IS_POINT = bytes(1 if b == ord(".") else 0 for b in range(256))
 _IS_DIGIT = bytes(1 if b in b"0123456789" else 0 for b in range(256))
-# The bytes a JSON number is made of: whitespace between two of them splits a number.
-_IS_NUMBER_BYTE = bytes(1 if b in b"0123456789.eE+-" else 0 for b in range(256))
+# The bytes a JSON number is made of, as "n", the others as " ": whitespace between two of
+# them splits a number.
+_NUMBER_OR_SPACE = bytes(ord("n") if b in b"0123456789.eE+-" else ord(" ") for b in range(256))
 
 # Allowed neighbours in the separator stream, indexed by
 # ((left - 1) * 4 + (right - 1)) * 2 + (1 if a number sits between them else 0).
@@ -188,7 +189,8 @@ def _fast_path(raw: bytes) -> geopandas.GeoDataFrame | None:
     view = memoryview(raw)
     ends = [end for _, _, end in matches]
     skeleton = placeholder.join(
-        [view[stop:start] for stop, (start, _, _) in zip([0, *ends], matches)] + [view[ends[-1] :]]
+        [view[stop:start] for stop, (start, _, _) in zip([0, *ends[:-1]], matches, strict=True)]
+        + [view[ends[-1] :]]
     )
     joined = _JOIN.join([view[start:end] for _, start, end in matches])
     del matches, ends, view
@@ -410,13 +412,12 @@ def _compact(joined: bytes) -> tuple[bytes, int]:
         their whitespace (-1 when there was none): more runs than numbers in the compact text
         means whitespace split a number, as in ``[1 2]``.
     """
-    import numpy as np
-
     compact = joined.translate(None, _WHITESPACE)
     if len(compact) == len(joined):
         return compact, -1
-    is_number = _mask(joined, _IS_NUMBER_BYTE)
-    return compact, int(np.count_nonzero(is_number[1:] > is_number[:-1]))
+    # Number bytes become "n", all others " ": every run of numbers starts with " n" (the
+    # text starts with "[").
+    return compact, joined.translate(_NUMBER_OR_SPACE).count(b" n")
 
 
 def _read_coordinates(compact: bytes, number_runs: int, count: int) -> _Coordinates:
@@ -467,6 +468,7 @@ def _read_coordinates(compact: bytes, number_runs: int, count: int) -> _Coordina
         raise _UseReferenceError
     _check_number_grammar(chars, starts, np.flatnonzero(_mask(compact, _IS_POINT)))
     del starts, chars
+
     values = _parse_numbers(compact.translate(_TO_LINES, b"[]"), len(slots))
     # json.loads reads "-0" as the int 0, and float(0) is +0.0, where a float parser gives -0.0.
     negative_zero = (lengths == 2) & (values == 0.0)
@@ -482,7 +484,6 @@ def _read_coordinates(compact: bytes, number_runs: int, count: int) -> _Coordina
     del empty, has_number
     number_text = text_index[slots]
     del text_index
-
     # Coordinates: their first number follows "[" (the other numbers follow ","). The level
     # of a coordinate is one more than the lowest depth between the previous number and it.
     first_number = np.flatnonzero(separators[slots] == _OPEN)
@@ -491,6 +492,7 @@ def _read_coordinates(compact: bytes, number_runs: int, count: int) -> _Coordina
     level = np.concatenate([np.ones(1, dtype=np.int32), lowest[:-1] + 1])[first_number]
     number_depth = depth[slots]
     del lowest, depth, slots
+
     return _Coordinates(
         count=count,
         values=values,
@@ -513,6 +515,8 @@ def _parse_numbers(lines: bytes, count: int) -> npt.NDArray[np.float64]:
     import numpy as np
     import pandas as pd
 
+    if not count:
+        return np.empty(0, dtype=np.float64)  # only empty arrays; pandas would call it no data
     try:
         values: npt.NDArray[np.float64] = pd.read_csv(
             io.BytesIO(lines),

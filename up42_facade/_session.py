@@ -124,11 +124,13 @@ class Up42:
 
         # The token endpoint authenticates with HTTP Basic (the httpx auth below), not a bearer.
         self._token_client = AuthenticatedClient(
-            base_url=self.base_url, token="unused-basic-auth"  # noqa: S106 - not a secret, a placeholder
+            base_url=self.base_url,
+            token="unused-basic-auth",  # noqa: S106 - not a secret, a placeholder
         ).set_httpx_client(stack((project_id, project_api_key)))
         self.auth = TokenAuth(self._fetch_token, project_id=project_id)
         self.client = AuthenticatedClient(
-            base_url=self.base_url, token="managed-by-TokenAuth"  # noqa: S106 - not a secret, a placeholder
+            base_url=self.base_url,
+            token="managed-by-TokenAuth",  # noqa: S106 - not a secret, a placeholder
         ).set_httpx_client(stack(self.auth))
 
     def __repr__(self) -> str:
@@ -163,7 +165,7 @@ class Up42:
 
         Raises:
             APIError: The API answered with an error (a typed subclass), or with a
-                body the spec does not allow (``InvalidResponseError``).
+                status or body the spec does not allow (``InvalidResponseError``).
             TransportError: No answer (connection refused or reset, timeout).
         """
         _LAST_RESPONSE.set(None)
@@ -187,7 +189,7 @@ class Up42:
                 raise error_from_response(raw)
             # A success status the spec does not list here (201, 204, a redirect, ...): the
             # generated parser never looked at the body, so nothing vouches for its shape.
-            raise invalid_response(raw, f"HTTP {result.status_code} is not an answer the spec lists")
+            raise invalid_response(raw, f"HTTP {result.status_code} is not an answer it lists")
         return result
 
     def initialize_job(self, job_id: str) -> Job:

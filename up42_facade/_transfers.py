@@ -24,11 +24,13 @@ from ._download import (
     DEFAULT_BACKOFF,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_TIMEOUT,
+    DEFAULT_VERIFY,
     FollowReader,
     PartFile,
     ProgressCallback,
     Superseded,
     Transfer,
+    VerifyMode,
     copy_to_part,
     download_file,
     progress_reporter,
@@ -49,6 +51,7 @@ __all__ = [
     "DEFAULT_MAX_MEMBERS",
     "DEFAULT_MAX_TOTAL_SIZE",
     "ProgressCallback",
+    "VerifyMode",
     "download_file",
     "download_results",
     "redact_url",
@@ -158,6 +161,7 @@ def download_results(
     max_members: int = DEFAULT_MAX_MEMBERS,
     max_total_size: int = DEFAULT_MAX_TOTAL_SIZE,
     backoff: float = DEFAULT_BACKOFF,
+    verify: VerifyMode = DEFAULT_VERIFY,
 ) -> list[str]:
     """Download a results archive from its signed URL and (by default) unpack it.
 
@@ -179,6 +183,8 @@ def download_results(
         max_members: Refuse archives with more members than this.
         max_total_size: Refuse archives that unpack to more bytes than this.
         backoff: First pause in seconds after a request that brought no bytes.
+        verify: "auto" checks crc32c when storage announced one and google-crc32c is
+            installed, else md5; "all" checks every announced hash (slower: md5).
 
     Returns:
         The paths of the regular files written (with ``unpacking=False``, the archive's).
@@ -200,11 +206,14 @@ def download_results(
             timeout=timeout,
             max_attempts=max_attempts,
             backoff=backoff,
+            verify=verify,
         )
         return [str(path)]
     with (
         Staging(target, max_members=max_members, max_total_size=max_total_size) as staging,
-        Transfer(get_url, timeout=timeout, max_attempts=max_attempts, backoff=backoff) as transfer,
+        Transfer(
+            get_url, timeout=timeout, max_attempts=max_attempts, backoff=backoff, verify=verify
+        ) as transfer,
         PartFile(staging.path) as part,
         _BackgroundUnpacker(part, staging) as unpacker,
         progress_reporter(progress, show_progress, "results") as report,

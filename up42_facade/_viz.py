@@ -12,8 +12,8 @@ Differences from classic (up42-py 0.33.1), all additive:
 - 16-bit and float rasters are stretched for display (2nd-98th percentile per band) instead
   of being clipped to white by matplotlib; rasters are read at display resolution.
 - ``map_results`` draws the footprints as one GeoJSON layer with a popup per feature (shown
-  when ``show_features`` is true or no image is drawn), and puts each raster onto the map in
-  EPSG:4326 with its no-data pixels transparent.
+  when ``show_features`` is true or no image is drawn), and warps each raster to the map's
+  Web Mercator (classic stretched an EPSG:4326 image over it), no-data pixels transparent.
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ OVERLAY_MAX_PIXELS = 1024
 # Percentiles of the display stretch for rasters that are not 8-bit.
 STRETCH_PERCENTILES = (2.0, 98.0)
 
+# Web maps (Leaflet, so folium) draw in Web Mercator; overlays are warped to it.
+WEB_MERCATOR = "EPSG:3857"
+
 # Classic drew at most 100 features on a map, to spare the browser's memory.
 MAP_MAX_FEATURES = 100
 # Classic collapsed the layer control beyond 4 features.
@@ -74,9 +77,12 @@ MAP_HTML_NAME = "final_map.html"
 FOOTPRINT_STYLE = {"fillColor": "#5288c4", "color": "blue", "weight": 2.5, "dashArray": "5, 5"}
 AOI_STYLE = {**FOOTPRINT_STYLE, "color": "red"}
 HIGHLIGHT_STYLE = {"fillColor": "#ffaf00", "color": "red", "weight": 3.5}
-# Classic's satellite base layer (Esri World Imagery), beside OpenStreetMap.
-SATELLITE_TILES = (
-    "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}"
+# Classic's satellite layer (Esri World Imagery), beside OpenStreetMap, with its attribution.
+SATELLITE_TILES = "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}.png"
+SATELLITE_NAME = "Satellite - ESRI"
+SATELLITE_ATTRIBUTION = (
+    "Tiles &copy; Esri &mdash; Source: Esri, i-cubed, USDA, USGS, AEX, GeoEye, Getmapping, "
+    "Aerogrid, IGN, IGP, UPR-EGP, and the GIS User Community"
 )
 
 
@@ -131,8 +137,11 @@ def plot_coverage(
 
     Raises:
         ImportError: matplotlib is not installed.
+        TypeError: ``scenes`` or ``aoi`` is not a GeoDataFrame (as classic raised).
     """
     _require("plot_coverage", "matplotlib")
+    if not hasattr(scenes, "plot") or (aoi is not None and not hasattr(aoi, "plot")):
+        raise TypeError("'scenes' and 'aoi' (optional) have to be a GeoDataFrame.")  # classic's
     figure, axes = _new_figure(1, 1, figsize)
     ax = axes[0]
     if legend_column in scenes.columns:
@@ -188,8 +197,8 @@ class VizMixin:
             titles: One title per image; default the file names without suffix.
             filepaths: The images; default the files of the last ``download_results()``.
             plot_file_format: The suffixes of the files to plot; default ``[".tif"]``.
-            **kwargs: Passed to ``rasterio.plot.show`` and on to matplotlib's ``imshow``
-                (``cmap``, ``vmin``, ...).
+            **kwargs: Passed to matplotlib's ``imshow`` (``cmap``, ``vmin``, ...), as classic
+                passed them through ``rasterio.plot.show``.
 
         Returns:
             The figure (also shown, on a backend that can show it).
@@ -211,7 +220,7 @@ class VizMixin:
         )
         figure, axes = _new_figure(*_grid(len(paths)), figsize)
         for ax, path, title in zip(axes, paths, _titles(titles, paths), strict=False):
-            array, transform = _read_raster(path, bands, PLOT_MAX_PIXELS)
+            array, transform, _ = _read_raster(path, bands, PLOT_MAX_PIXELS)
             _plot_array(ax, array, transform, title, kwargs)
         _finish_grid(figure, axes, len(paths))
         return figure
@@ -287,11 +296,15 @@ class VizMixin:
 
         Raises:
             ImportError: The viz extra is not installed.
-            ConfigurationError: ``show_images`` but no results downloaded yet (a ``ValueError``).
+            ConfigurationError: ``show_images`` but no results downloaded yet, or ``bands``
+                neither one nor three bands (a ``ValueError``).
         """
         _require("map_results", "folium", "rasterio")
         import folium
 
+        bands = list(DEFAULT_BANDS if bands is None else bands)
+        if len(bands) not in (1, 3):
+            raise ConfigurationError(f"bands must hold one or three bands, not {bands}")
         host = cast(_VizHost, self)
         if show_images and host.results is None:
             raise ConfigurationError(
@@ -305,7 +318,7 @@ class VizMixin:
 
         fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
         folium.TileLayer(
-            tiles=SATELLITE_TILES, attr="Esri", name="Esri satellite", overlay=False
+            tiles=SATELLITE_TILES, attr=SATELLITE_ATTRIBUTION, name=SATELLITE_NAME, overlay=False
         ).add_to(fmap)
         images = 0
         if show_images:
@@ -407,12 +420,19 @@ def _show(figure: Figure) -> None:
 
 
 def _read_raster(
-    path: Path, bands: list[int], max_pixels: int, *, to_wgs84: bool = False
-) -> tuple[np.ma.MaskedArray[Any, Any], Any]:
+    path: Path, bands: list[int], max_pixels: int, *, to_crs: str | None = None
+) -> tuple[np.ma.MaskedArray[Any, Any], Any, bool]:
     """Read bands of a raster at display resolution, masked where there is no data.
 
+    Args:
+        path: The raster.
+        bands: The bands to read, 1-based (band 1 alone when the raster has fewer).
+        max_pixels: The longest side of the array read.
+        to_crs: Warp to this CRS first, if the raster has a CRS.
+
     Returns:
-        The bands (bands, rows, columns) and the affine transform of that array.
+        The bands (bands, rows, columns), the affine transform of that array, and whether
+        the raster is georeferenced.
     """
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning
@@ -422,10 +442,12 @@ def _read_raster(
         # Plain images have no georeference; they are still worth plotting.
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(path) as source:
-            if to_wgs84 and source.crs is not None:
-                with WarpedVRT(source, crs="EPSG:4326") as warped:
-                    return _read_bands(warped, bands, max_pixels)
-            return _read_bands(source, bands, max_pixels)
+            if source.crs is None:
+                return (*_read_bands(source, bands, max_pixels), False)
+            if to_crs is None:
+                return (*_read_bands(source, bands, max_pixels), True)
+            with WarpedVRT(source, crs=to_crs) as warped:
+                return (*_read_bands(warped, bands, max_pixels), True)
 
 
 def _read_bands(source: Any, bands: list[int], max_pixels: int) -> tuple[Any, Any]:
@@ -437,7 +459,7 @@ def _read_bands(source: Any, bands: list[int], max_pixels: int) -> tuple[Any, An
     rows = max(1, round(source.height / scale))
     columns = max(1, round(source.width / scale))
     array = source.read(indexes, out_shape=(len(indexes), rows, columns), masked=True)
-    transform = source.transform * Affine.scale(source.width / columns, source.height / rows)
+    transform = source.transform @ Affine.scale(source.width / columns, source.height / rows)
     return array, transform
 
 
@@ -462,17 +484,25 @@ def _stretch(array: Any) -> npt.NDArray[np.float64]:
 
 
 def _plot_array(ax: Axes, array: Any, transform: Any, title: str, kwargs: dict[str, Any]) -> None:
-    """Draw one raster on ``ax`` the classic way: ``rasterio.plot.show``, aspect auto."""
+    """Draw one raster on ``ax`` as classic did with ``rasterio.plot.show``.
+
+    That is ``imshow`` over the raster's bounds, ``aspect="auto"``, a bold title. Drawn here
+    rather than through rasterio.plot, whose extent uses the ``Affine * tuple`` form that
+    affine >= 3 deprecates.
+    """
     import numpy as np
-    from rasterio.plot import show
 
     options = {"aspect": "auto", **kwargs}
     if array.shape[0] == 1:
         # One band: raw values (masked pixels blank), so cmap, vmin and vmax mean what they say.
         image: Any = np.ma.masked_invalid(array[0].astype(np.float64))
     else:
-        image = _stretch(array)
-    show(image, transform=transform, title=title, ax=ax, **options)
+        image = np.moveaxis(_stretch(array), 0, -1)
+    rows, columns = array.shape[1:]
+    left, top = transform @ (0, 0)
+    right, bottom = transform @ (columns, rows)
+    ax.imshow(image, extent=(left, right, bottom, top), **options)
+    ax.set_title(title, fontweight="bold")
 
 
 def _footprints(host: _VizHost) -> geopandas.GeoDataFrame:
@@ -498,7 +528,7 @@ def _add_overlays(
     fmap: folium.Map,
     results: list[str],
     frame: geopandas.GeoDataFrame,
-    bands: Sequence[int] | None,
+    bands: list[int],
     name_column: str,
 ) -> int:
     """Put each downloaded GeoTIFF onto the map; return how many were put.
@@ -508,37 +538,38 @@ def _add_overlays(
     """
     import numpy as np
     from folium.raster_layers import ImageOverlay
+    from rasterio.warp import transform_bounds
 
     rasters = [Path(path) for path in results if Path(path).suffix.lower() in RESULT_FORMATS]
     names = _feature_names(frame, name_column)
-    data_paths = (
-        frame["up42.data_path"].tolist() if "up42.data_path" in frame.columns else [None] * 0
-    )
-    wanted = list(DEFAULT_BANDS if bands is None else bands)
+    data_paths = frame["up42.data_path"].tolist() if "up42.data_path" in frame.columns else []
     bounds_of = frame.bounds.to_numpy().tolist()
     put = 0
     for position, raster in enumerate(rasters[:MAP_MAX_FEATURES]):
         feature = _match_feature(raster, data_paths, position, len(frame))
-        array, transform = _read_raster(raster, wanted, OVERLAY_MAX_PIXELS, to_wgs84=True)
-        if transform.is_identity:
-            if feature is None:
-                continue  # neither georeferenced nor matched to a footprint: nowhere to put it
-            west, south, east, north = bounds_of[feature]
+        # In the map's own projection, so the image lies exactly where it belongs.
+        array, transform, georeferenced = _read_raster(
+            raster, bands, OVERLAY_MAX_PIXELS, to_crs=WEB_MERCATOR
+        )
+        if georeferenced:
+            left, top = transform @ (0, 0)
+            right, bottom = transform @ (array.shape[2], array.shape[1])
+            west, south, east, north = transform_bounds(
+                WEB_MERCATOR, "EPSG:4326", left, bottom, right, top
+            )
+        elif feature is not None:
+            west, south, east, north = bounds_of[feature]  # classic: the footprint's box
         else:
-            west, north = transform * (0, 0)
-            east, south = transform * (array.shape[2], array.shape[1])
-        rgba = np.zeros((array.shape[1], array.shape[2], 4), dtype=np.uint8)
+            continue  # neither georeferenced nor matched to a footprint: nowhere to put it
         stretched = _stretch(array)
+        rgba = np.zeros((array.shape[1], array.shape[2], 4), dtype=np.uint8)
         for channel in range(3):
             rgba[..., channel] = np.round(stretched[min(channel, len(stretched) - 1)] * 255)
-        mask = np.ma.getmaskarray(array).any(axis=0)
-        rgba[..., 3] = np.where(mask, 0, 255)
+        rgba[..., 3] = np.where(np.ma.getmaskarray(array).any(axis=0), 0, 255)
         label = names[feature] if feature is not None and names[feature] else raster.stem
+        # uint8 RGBA goes into the PNG as it is (folium rescales float images per channel).
         ImageOverlay(
-            rgba,
-            bounds=[[south, west], [north, east]],
-            mercator_project=True,
-            name=f"Image {position + 1} - {label}",
+            rgba, bounds=[[south, west], [north, east]], name=f"Image {position + 1} - {label}"
         ).add_to(fmap)
         put += 1
     return put

@@ -65,10 +65,10 @@ def test_a_429_with_retry_after_as_an_http_date_waits_until_that_date(
 
     assert job.status in {"NOT STARTED", "PENDING", "RUNNING"}
 
-    # The date has one-second resolution: "in 2 s" is between 1 and 2 s away, and far longer
-    # than the backoff (at most 0.2 s here) the client would use without the header.
+    # The date has one-second resolution: "in 2 s" is between 1 and 2 s away (less the time
+    # the answer took), far longer than the backoff (at most 0.2 s here) without the header.
     [wait] = sleep.calls
-    assert 1.0 - TIMING_SLACK < wait <= 2.0
+    assert 0.5 < wait <= 2.0
 
 
 def test_a_503_with_retry_after_is_waited_out_too(sandbox: Sandbox, connect: Connect) -> None:

@@ -28,12 +28,12 @@ JOB_SANDBOX_SECONDS = 98.0
 POLL_INTERVAL = 0.1
 # The waves of 429s: how many, how far apart, how many requests each limits, the wait asked.
 WAVES = 5
-WAVE_EVERY = 0.5
+WAVE_EVERY = 0.4
 PER_WAVE = 3
 RETRY_AFTER = 0.3
-# Another thread may pass the session's gate just before the 429 is acted on: a send this
-# soon after the 429 arrived was already on its way.
-IN_FLIGHT = 0.05
+# Another thread may pass the session's gate just before the 429 is acted on, then wait for
+# the interpreter lock: a send this soon after the 429 arrived was already on its way.
+IN_FLIGHT = 0.1
 # Upper bounds of the whole run: requests (about 25 polls per job plus retries) and seconds.
 MAX_REQUESTS = 2_500
 MAX_SECONDS = 30.0

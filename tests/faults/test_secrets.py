@@ -93,7 +93,7 @@ def test_no_key_token_or_signature_appears_anywhere_in_a_full_run_at_debug(
         retry=FAST_RETRY,
         sleep=RecordingSleep(),
         transport=capturing,
-        read_timeout=0.5,
+        read_timeout=0.3,
     ) as session:
         job = session.initialize_job(sandbox.create_job("succeeds", tasks=2))
         sandbox.inject("rate_limit", count=1, job_id=job.job_id, retry_after=1)
@@ -128,7 +128,7 @@ def test_no_key_token_or_signature_appears_anywhere_in_a_full_run_at_debug(
         caught(errors, lambda: job.info)
         sandbox.inject("wrong_content_type", count=1, job_id=job.job_id)
         caught(errors, lambda: job.info)
-        sandbox.inject("delay", count=5, job_id=job.job_id, seconds=0.8)
+        sandbox.inject("delay", count=5, job_id=job.job_id, seconds=0.6)
         caught(errors, lambda: job.info)
         sandbox.clear_faults()
         sandbox.inject("expired_url", count=None, job_id=job.job_id)

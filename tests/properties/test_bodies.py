@@ -1,7 +1,7 @@
 """Properties of parsing: every body the spec allows parses; any other body fails as an Up42Error.
 
 Bodies the spec allows are drawn from the spec's own component schemas (``$ref`` resolved
-inline; ``spec_bodies`` says why not with hypothesis-jsonschema). They are served through
+inline, drawn by hypothesis-jsonschema). They are served through
 an ``httpx.MockTransport`` under a real session, so they travel the way the API's answers
 do: retry layer, token auth, generated parser, ``Up42.call``, the ``Job`` method. Then
 arbitrary answers (random statuses, content types, ``Retry-After`` headers and bodies:

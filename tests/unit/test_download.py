@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import google_crc32c
 import pytest
 
+from up42_facade import _download as download_module
 from up42_facade._download import download_file, stream_to_blob
 from up42_facade._errors import DownloadError, IntegrityError, UnsafeArchiveError
 from up42_facade._transfers import download_results
@@ -45,6 +46,7 @@ class StoredObject:
     md5: bool = True
     crc32c: bool = True
     chunked: bool = False
+    announced_md5: bytes | None = None  # announce this md5 instead of the real one
     content_type: str = "application/x-gzip"
     extra_headers: dict[str, str] = field(default_factory=dict)
 
@@ -163,10 +165,8 @@ class FakeStorage:
             crc = google_crc32c.value(data).to_bytes(4, "big")
             hashes.append(f"crc32c={base64.b64encode(crc).decode()}")
         if obj.md5:
-            hashes.append(
-                "md5="
-                + base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
-            )
+            md5 = obj.announced_md5 or hashlib.md5(data, usedforsecurity=False).digest()
+            hashes.append(f"md5={base64.b64encode(md5).decode()}")
         if hashes:
             handler.send_header("x-goog-hash", ",".join(hashes))
         if obj.filename is not None:
@@ -372,10 +372,8 @@ def test_a_corrupted_download_is_fetched_afresh_with_a_new_url(
     path = download_file(urls, tmp_path, **fast())
     assert path.read_bytes() == data
     assert urls.calls == 2
-    assert [r.target.endswith(f"{SIGNATURE}{n}") for n, r in enumerate(storage.requests, 1)] == [
-        True,
-        True,
-    ]
+    # The second download used the second URL.
+    assert [r.target.rsplit(SIGNATURE, 1)[1] for r in storage.requests] == ["1", "2"]
 
 
 @pytest.mark.parametrize("hashes", [{"md5": True, "crc32c": False}, {"md5": False, "crc32c": True}])
@@ -389,6 +387,29 @@ def test_corruption_twice_is_an_integrity_error_and_nothing_is_left(
         download_file(urls, tmp_path / "job", **fast())
     assert "md5" in str(caught.value) or "crc32c" in str(caught.value)
     assert urls.calls == 2
+    assert leftovers(tmp_path / "job") == []
+
+
+def test_crc32c_alone_verifies_by_default_and_verify_all_checks_md5_too(
+    storage: FakeStorage, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = blob_of(2 * CHUNK)
+    storage.put("/b/o.tgz", data, announced_md5=bytes(16))  # a wrong md5, a right crc32c
+    caplog.set_level(logging.DEBUG, logger="up42_facade")
+    assert download_file(storage.urls("/b/o.tgz"), tmp_path, **fast()).read_bytes() == data
+    assert f"{len(data)} bytes, crc32c" in caplog.text
+    with pytest.raises(IntegrityError, match="md5"):
+        download_file(storage.urls("/b/o.tgz"), tmp_path / "all", verify="all", **fast())
+    assert leftovers(tmp_path / "all") == []
+
+
+def test_md5_is_checked_when_crc32c_cannot_be(
+    storage: FakeStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(download_module, "_CRC32C_EXTEND", None)  # google-crc32c missing
+    storage.put("/b/o.tgz", blob_of(CHUNK), announced_md5=bytes(16))
+    with pytest.raises(IntegrityError, match="md5"):
+        download_file(storage.urls("/b/o.tgz"), tmp_path / "job", **fast())
     assert leftovers(tmp_path / "job") == []
 
 
