@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -197,6 +198,53 @@ def download_results(
             ``..``, or the archive is over ``max_members`` or ``max_total_size``.
     """
     target = Path(output_directory)
+    created = _missing_folders(target)
+    try:
+        return _download_results(
+            get_url,
+            target,
+            unpacking=unpacking,
+            progress=progress,
+            show_progress=show_progress,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            max_members=max_members,
+            max_total_size=max_total_size,
+            backoff=backoff,
+            verify=verify,
+        )
+    except BaseException:
+        # A failed download leaves nothing, not even the folders it created for itself.
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
+        raise
+
+
+def _missing_folders(target: Path) -> list[Path]:
+    """The folders from ``target`` up that do not exist yet, deepest first."""
+    missing = []
+    for folder in (target, *target.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    return missing
+
+
+def _download_results(
+    get_url: Callable[[], str],
+    target: Path,
+    *,
+    unpacking: bool,
+    progress: ProgressCallback | None,
+    show_progress: bool | None,
+    timeout: float,
+    max_attempts: int,
+    max_members: int,
+    max_total_size: int,
+    backoff: float,
+    verify: VerifyMode,
+) -> list[str]:
     if not unpacking:
         path = download_file(
             get_url,

@@ -19,7 +19,7 @@ import up42_facade as up42
 from up42_facade import _download
 from up42_sandbox import Sandbox
 
-from .conftest import Connect, RecordingSleep, api_requests
+from .conftest import Connect, RecordingSleep, api_requests, files_under
 
 # Large enough for several 1 MiB chunks, so a drop or a Ctrl-C lands mid-download.
 PADDING = 3 * 1024 * 1024
@@ -180,6 +180,18 @@ def test_bytes_that_stay_corrupt_raise_an_integrity_error_leaving_nothing(
 
     assert "X-Goog-Signature" not in str(caught.value)
     assert_untouched(out)
+
+
+def test_a_failed_download_into_the_default_folder_leaves_no_folder_behind(
+    sandbox: Sandbox, connect: Connect, workdir: Path
+) -> None:
+    job = finished_job(sandbox, connect())
+    sandbox.inject("corrupt", count=None, job_id=job.job_id)
+
+    with pytest.raises(up42.IntegrityError):
+        job.download_results()
+
+    assert files_under(workdir) == []
 
 
 def test_an_expired_signed_url_is_replaced_by_a_fresh_one(
