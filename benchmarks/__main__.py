@@ -128,7 +128,8 @@ def main(argv: list[str]) -> int:
     runs = 1 if options.smoke else max(3, options.runs)
     rows = collect(runs=runs, smoke=options.smoke, peers=options.peers)
     table, markdown = render(rows, runs)
-    console = Console()
+    # Piped into a file or a test, the table keeps its full width instead of squeezing.
+    console = Console() if sys.stdout.isatty() else Console(width=220)
     console.print(table)
     stamp = f"{dt.date.today().isoformat()} on {machine()}"
     console.print(stamp)
