@@ -13,6 +13,7 @@ import json
 import math
 import random
 import struct
+import warnings
 from typing import Any
 
 import geopandas
@@ -363,6 +364,30 @@ def test_the_number_reader_accepts_exactly_the_numbers_json_accepts() -> None:
 
 
 @pytest.mark.parametrize(
+    ("version", "correct"),
+    [("3.1.1", True), ("3.1.0rc0", True), ("3.2.0.dev0+12.g1a2b", True), ("4.0.0", True),
+     ("3.0.2", False), ("2.2.3", False), ("1.5.3", False)],
+)  # fmt: skip
+def test_numbers_are_read_correctly_rounded_on_every_pandas(version: str, correct: bool) -> None:
+    # Before pandas 3.1 the CSV reader's default float converter may be off by one ulp; the
+    # fast path asks those versions for the round-trip converter (Python's own) instead.
+    assert _results._rounds_correctly(version) is correct
+
+
+def test_the_round_trip_converter_older_pandas_get_reads_the_same_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_results, "_rounds_correctly", lambda version: False)
+    raw = scene_footprints(200)
+    with warnings.catch_warnings():
+        # This pandas has deprecated the option the older ones need.
+        warnings.filterwarnings("ignore", message="The 'float_precision' argument is deprecated")
+        ours = feature_collection_to_geodataframe(raw)
+        assert uses_the_fast_path(raw)
+    assert_same_frame(ours, classic(raw))
+
+
+@pytest.mark.parametrize(
     "geometry",
     [
         {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1]]]},
@@ -433,9 +458,23 @@ def test_geometries_classic_refused_raise_the_classic_error(geometry: Any) -> No
     assert assert_like_classic(raw) is None
 
 
+def test_members_after_the_coordinates_do_not_disturb_the_cut() -> None:
+    # Brackets after the array, before the geometry closes: in "bbox" and in a string.
+    raw = (
+        b'{"type": "FeatureCollection", "features": ['
+        b'{"type": "Feature", "properties": {"n": 1}, "geometry": {"type": "Polygon",'
+        b' "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]], "bbox": [0, 0, 1, 1]}},'
+        b'{"type": "Feature", "properties": {"n": 2}, "geometry": {"coordinates": [5, 6],'
+        b' "type": "Point", "note": "a ] in a string"}}]}'
+    )
+    assert assert_like_classic(raw) is not None
+    assert uses_the_fast_path(raw)
+
+
 @pytest.mark.parametrize(
     "coordinates",
-    [b"[01,1]", b"[1.,1]", b"[.5,1]", b"[+1,1]", b"[-.5,1]", b"[1.e5,1]", b"[1 2]", b"[- 1,1]",
+    [b"[1];[2]", b"[1;2]", b"[01,1]", b"[1.,1]", b"[.5,1]", b"[+1,1]", b"[-.5,1]", b"[1.e5,1]",
+     b"[1 2]", b"[- 1,1]",
      b"[1e,1]", b"[--1,1]", b"[1,,2]", b"[1,]", b"[,1]", b"[[1,2]", b"[1,2]]", b"[1,2] [3]",
      b"[1,2][3]", b"[1[2]]"],
 )  # fmt: skip
