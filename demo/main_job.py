@@ -107,14 +107,19 @@ def summarise(job: up42.Job) -> None:
     console.print(table)
 
 
-def pictures(job: up42.Job, output: Path) -> tuple[Path, Path]:
-    job.download_quicklooks(output_directory=output / "quicklooks")
+def pictures(job: up42.Job, output: Path) -> tuple[Path, Path, Path]:
+    """The quicklook grid and the coverage plot (PNG), and the footprint map (HTML)."""
+    paths = job.download_quicklooks(output_directory=output / "quicklooks")
     grid = output / "quicklooks.png"
-    figure = job.plot_quicklooks(figsize=(8, 8))
-    figure.savefig(grid, dpi=100)
+    short = [Path(path).stem.removeprefix("quicklook_")[:8] for path in paths]
+    job.plot_quicklooks(figsize=(8, 8), titles=short).savefig(grid, dpi=100)
+    coverage = output / "coverage.png"
+    frame = job.get_results_json(as_dataframe=True)
+    frame["scene"] = frame["uid"].str[:8]
+    job.plot_coverage(frame, legend_column="scene", figsize=(8, 6)).savefig(coverage, dpi=100)
     footprints = output / "map.html"
     job.map_results(show_images=True, show_features=True, save_html=footprints)
-    return grid, footprints
+    return grid, coverage, footprints
 
 
 def main(argv: list[str]) -> int:
@@ -140,7 +145,7 @@ def main(argv: list[str]) -> int:
             show_logs(job)
             download(job, output / "results")
             summarise(job)
-            grid, footprints = pictures(job, output)
+            grid, coverage, footprints = pictures(job, output)
             credits = job.get_credits()["creditsUsed"]
     except up42.Up42Error as exc:
         console.print(f"[bold red]error:[/] {exc}")
@@ -149,6 +154,7 @@ def main(argv: list[str]) -> int:
     console.rule("what was written")
     console.print(f"results:        {output / 'results'}")
     console.print(f"quicklook grid: {grid}")
+    console.print(f"coverage plot:  {coverage}")
     console.print(f"footprint map:  {footprints}")
     console.print(f"done in {time.monotonic() - started:.1f} s")
     return 0

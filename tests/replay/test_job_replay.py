@@ -17,7 +17,6 @@ pytestmark = pytest.mark.vcr
 
 # up42_facade/_viz.py composes affine transforms with `*`, which affine 3 deprecates (a
 # PendingDeprecationWarning, an error here); drop this mark once it uses `@`.
-AFFINE_MUL = pytest.mark.filterwarnings("ignore:Use `@` matmul:PendingDeprecationWarning")
 
 #: track_status's default wait between polls; a replay only counts the waits.
 POLL_INTERVAL = 5.0
@@ -217,7 +216,6 @@ def test_upload_results_to_bucket_streams_the_archive_into_the_classic_blob_name
     assert blob.data[:2] == b"\x1f\x8b"  # gzip
 
 
-@AFFINE_MUL
 @pytest.mark.usefixtures("pyplot")
 def test_plot_results_map_results_and_plot_coverage_show_the_downloaded_results(
     target: Target, session: up42.Up42, tmp_path: Path

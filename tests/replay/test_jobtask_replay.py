@@ -13,7 +13,6 @@ pytestmark = pytest.mark.vcr
 
 # up42_facade/_viz.py composes affine transforms with `*`, which affine 3 deprecates (a
 # PendingDeprecationWarning, an error here); drop this mark once it uses `@`.
-AFFINE_MUL = pytest.mark.filterwarnings("ignore:Use `@` matmul:PendingDeprecationWarning")
 
 
 def test_initialize_jobtask_uses_the_last_authenticated_session(target: Target) -> None:
@@ -85,7 +84,6 @@ def test_a_task_downloads_its_quicklooks_into_the_jobs_folder_like_the_classic_s
     assert all(Path(path).read_bytes().startswith(b"\x89PNG") for path in paths)
 
 
-@AFFINE_MUL
 @pytest.mark.usefixtures("pyplot")
 def test_a_task_plots_and_maps_its_downloaded_results_and_quicklooks(
     target: Target, session: up42.Up42, tmp_path: Path
