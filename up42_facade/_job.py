@@ -19,13 +19,13 @@ from ._errors import (
     NotFoundError,
     Up42Error,
 )
-from ._jobtask import JobTask, default_directory, read_json
+from ._jobtask import JobTask
+from ._outputs import Outputs, default_directory, read_json
 from ._status import CANCELLED_STATUSES, FAILED_STATUSES, JobStatus
-from ._viz import VizMixin
 
 if TYPE_CHECKING:
-    import geopandas
     from up42_jobs_client.models import Job as JobModel
+    from up42_jobs_client.types import Response
 
     from ._session import Up42
     from ._transfers import ProgressCallback
@@ -39,7 +39,7 @@ LOGGER = logging.getLogger("up42_facade")
 LOG_FETCH_WORKERS = 16
 
 
-class Job(VizMixin):
+class Job(Outputs):
     """A UP42 processing job, with every member of the classic SDK's ``Job``.
 
     Create it with ``up42_facade.initialize_job(job_id)`` or
@@ -291,32 +291,14 @@ class Job(VizMixin):
 
     # -- results -------------------------------------------------------------------------
 
-    @overload
-    def get_results_json(self, as_dataframe: Literal[False] = False) -> dict[str, Any]: ...
-    @overload
-    def get_results_json(self, as_dataframe: Literal[True]) -> geopandas.GeoDataFrame: ...
-
-    def get_results_json(
-        self, as_dataframe: bool = False
-    ) -> dict[str, Any] | geopandas.GeoDataFrame:
-        """The job's ``data.json``: a FeatureCollection dict, or a GeoDataFrame in EPSG:4326.
-
-        Args:
-            as_dataframe: Return a GeoDataFrame (geometry plus one column per property).
-        """
+    def _results_response(self) -> Response[Any]:
         from up42_jobs_client.api.outputs import get_job_results_json
 
-        response = self.auth.call(
+        return self.auth.call(
             get_job_results_json.sync_detailed,
             project_id=UUID(self.project_id),
             job_id=UUID(self.job_id),
         )
-        if as_dataframe:
-            from ._results import feature_collection_to_geodataframe
-
-            return feature_collection_to_geodataframe(response.content)
-        collection: dict[str, Any] = read_json(response)
-        return collection
 
     def get_jobtasks_results_json(self) -> dict[str, dict[str, Any]]:
         """``{task_id: FeatureCollection}`` for every task of the job."""
@@ -343,44 +325,6 @@ class Job(VizMixin):
         )
         url: str = read_json(response)["data"]["url"]
         return url
-
-    def download_results(
-        self,
-        output_directory: str | Path | None = None,
-        unpacking: bool = True,
-        *,
-        progress: ProgressCallback | None = None,
-        show_progress: bool | None = None,
-    ) -> list[str]:
-        """Download the results archive and unpack it (verified, resumable, safe).
-
-        Args:
-            output_directory: Where to put the files; default
-                ``project_<project_id>/job_<job_id>`` under the current directory.
-            unpacking: Unpack the archive (dropping its leading ``output/``); with
-                False the archive is kept under the name the server gives.
-            progress: Called with ``(bytes done, bytes total or None)`` as bytes arrive.
-            show_progress: Show a progress bar (default: when stderr is a terminal).
-
-        Returns:
-            The paths of the regular files written.
-
-        Raises:
-            DownloadError: The download failed (``IntegrityError`` when the bytes did not verify).
-            UnsafeArchiveError: The archive has a member that would escape the folder.
-        """
-        from ._transfers import download_results
-
-        directory = Path(output_directory) if output_directory else self._default_directory()
-        LOGGER.info("Downloading results of job %s to %s", self.job_id, directory)
-        self.results = download_results(
-            self._download_url,
-            directory,
-            unpacking=unpacking,
-            progress=progress,
-            show_progress=show_progress,
-        )
-        return self.results
 
     def upload_results_to_bucket(
         self,

@@ -3,53 +3,28 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ._errors import NotFoundError
-from ._http import invalid_response
-from ._viz import VizMixin
+from ._outputs import Outputs, default_directory, read_json
 
 if TYPE_CHECKING:
-    import geopandas
     from up42_jobs_client.types import Response
 
     from ._session import Up42
     from ._transfers import ProgressCallback
 
-__all__ = ["JobTask", "default_directory", "read_json"]
+__all__ = ["JobTask"]
 
 LOGGER = logging.getLogger("up42_facade")
 
 
-def default_directory(project_id: str, job_id: str, *parts: str) -> Path:
-    """The classic SDK's download folder: ``project_<id>/job_<id>[/...]`` under the cwd."""
-    return Path.cwd().joinpath(f"project_{project_id}", f"job_{job_id}", *parts)
-
-
-def read_json(response: Response[Any]) -> Any:
-    """The JSON body of a successful generated response, as plain Python data.
-
-    Raises:
-        InvalidResponseError: The body is not JSON (the spec allows nothing else here).
-    """
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        from ._session import _LAST_RESPONSE
-
-        raw = _LAST_RESPONSE.get()
-        if raw is None:
-            raise
-        raise invalid_response(raw, "the body is not valid JSON") from None
-
-
-class JobTask(VizMixin):
+class JobTask(Outputs):
     """One task of a job, with every member of the classic SDK's ``JobTask``.
 
     Attributes:
@@ -126,24 +101,10 @@ class JobTask(VizMixin):
             method="GET",
         )
 
-    @overload
-    def get_results_json(self, as_dataframe: Literal[False] = False) -> dict[str, Any]: ...
-    @overload
-    def get_results_json(self, as_dataframe: Literal[True]) -> geopandas.GeoDataFrame: ...
-
-    def get_results_json(
-        self, as_dataframe: bool = False
-    ) -> dict[str, Any] | geopandas.GeoDataFrame:
-        """The task's ``data.json``: a FeatureCollection dict, or a GeoDataFrame in EPSG:4326."""
+    def _results_response(self) -> Response[Any]:
         from up42_jobs_client.api.outputs import get_task_results_json
 
-        response = self.auth.call(get_task_results_json.sync_detailed, **self._ids())
-        if as_dataframe:
-            from ._results import feature_collection_to_geodataframe
-
-            return feature_collection_to_geodataframe(response.content)
-        collection: dict[str, Any] = read_json(response)
-        return collection
+        return self.auth.call(get_task_results_json.sync_detailed, **self._ids())
 
     def _download_url(self) -> str:
         from up42_jobs_client.api.downloads import get_task_download_url
@@ -151,41 +112,6 @@ class JobTask(VizMixin):
         response = self.auth.call(get_task_download_url.sync_detailed, **self._ids())
         url: str = read_json(response)["data"]["url"]
         return url
-
-    def download_results(
-        self,
-        output_directory: str | Path | None = None,
-        unpacking: bool = True,
-        *,
-        progress: ProgressCallback | None = None,
-        show_progress: bool | None = None,
-    ) -> list[str]:
-        """Download and unpack the task's results archive (verified, resumable, safe).
-
-        Args:
-            output_directory: Default ``project_<id>/job_<id>/jobtask_<id>`` under the cwd.
-            unpacking: Unpack the archive; with False keep it as the server names it.
-            progress: Called with ``(bytes done, bytes total or None)``.
-            show_progress: Show a progress bar (default: when stderr is a terminal).
-
-        Returns:
-            The paths of the regular files written.
-
-        Raises:
-            DownloadError: The download failed (``IntegrityError`` when the bytes did not verify).
-            UnsafeArchiveError: The archive has a member that would escape the folder.
-        """
-        from ._transfers import download_results
-
-        directory = Path(output_directory) if output_directory else self._default_directory()
-        self.results = download_results(
-            self._download_url,
-            directory,
-            unpacking=unpacking,
-            progress=progress,
-            show_progress=show_progress,
-        )
-        return self.results
 
     def download_quicklooks(
         self,
