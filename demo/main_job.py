@@ -132,7 +132,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--output", type=Path, default=Path("demo-output"), help="where to write")
     parser.add_argument("--speed", type=float, default=SANDBOX_SPEED, help="sandbox time scale")
     options = parser.parse_args(argv)
-    os.environ.setdefault("MPLBACKEND", "Agg")  # files, not windows
+    os.environ["MPLBACKEND"] = "Agg"  # files, not windows: the plots return their figures
     output: Path = options.output.resolve()
     output.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()

@@ -86,7 +86,8 @@ _SEPARATOR_CODES = bytes(
     for b in range(256)
 )
 _IS_SEPARATOR = bytes(1 if code else 0 for code in _SEPARATOR_CODES)
-_IS_POINT = bytes(1 if b == ord(".") else 0 for b in range(256))
+# JSON wants a digit after a decimal point ("1." and "1.e5" are not JSON).
+_POINT_WITHOUT_DIGIT = re.compile(rb"\.[^0-9]")
 _IS_DIGIT = bytes(1 if b in b"0123456789" else 0 for b in range(256))
 # The bytes a JSON number is made of: whitespace between two of them splits a number.
 _IS_NUMBER_BYTE = bytes(1 if b in b"0123456789.eE+-" else 0 for b in range(256))
@@ -218,16 +219,23 @@ def _cut_out_arrays(raw: bytes) -> tuple[bytes, bytes, int, str] | None:
         The rest (the skeleton), the arrays joined by ``_JOIN``, how many arrays, and the
         placeholder; None when there is no coordinates array.
     """
-    parts = _COORDINATES_RE.split(raw)
-    if len(parts) == 1:
+    view = memoryview(raw)  # slices of it are not copies
+    pieces, arrays = [], []
+    end = 0
+    for match in _COORDINATES_RE.finditer(raw):
+        pieces.append(view[end : match.start()])
+        arrays.append(view[match.start(1) : match.end()])
+        end = match.end()
+    if not arrays:
         return None
-    n_texts = len(parts) // 2
+    pieces.append(view[end:])
+    n_texts = len(arrays)
     # A fresh random string cannot occur in the input, so every placeholder the walk meets
     # is one of ours.
     nonce = "up42-facade:" + secrets.token_hex(16)
-    skeleton = (b'"coordinates":"' + nonce.encode() + b'"').join(parts[0::2])
-    parts[0::2] = [b""] * (n_texts + 1)  # the skeleton's pieces go before the arrays are joined
-    joined = _JOIN.join(parts[1::2])
+    skeleton = (b'"coordinates":"' + nonce.encode() + b'"').join(pieces)
+    del pieces
+    joined = _JOIN.join(arrays)
     return skeleton, joined, n_texts, nonce
 
 
@@ -486,7 +494,7 @@ def _read_coordinates(compact: bytes, number_runs: int, count: int) -> _Coordina
         raise _UseReferenceError
     starts = positions[slots] + 1
     del positions
-    _check_number_grammar(chars, starts, np.flatnonzero(_mask(compact, _IS_POINT)))
+    _check_number_grammar(compact, chars, starts)
     del starts, chars
 
     values = _parse_numbers(compact.translate(_TO_LINES, b"[]"), len(slots))
@@ -649,9 +657,7 @@ def _mask(data: bytes, lookup: bytes) -> npt.NDArray[np.bool_]:
 
 
 def _check_number_grammar(
-    chars: npt.NDArray[np.uint8],
-    starts: npt.NDArray[np.integer[Any]],
-    points: npt.NDArray[np.integer[Any]],
+    compact: bytes, chars: npt.NDArray[np.uint8], starts: npt.NDArray[np.integer[Any]]
 ) -> None:
     """Reject the numbers pandas reads but JSON forbids.
 
@@ -659,9 +665,9 @@ def _check_number_grammar(
     JSON's stricter ones: "+1", ".5", "-.5", "01", "-01", "1." and "1.e5" are not JSON.
 
     Args:
-        chars: The coordinate text without whitespace.
+        compact: The coordinate text without whitespace.
+        chars: The same, as a numpy array.
         starts: Where each number starts.
-        points: Where each decimal point is.
 
     Raises:
         _UseReferenceError: A number breaks one of these rules.
@@ -672,12 +678,13 @@ def _check_number_grammar(
     first = chars[starts]
     negative = first == ord("-")
     integer = starts + negative
+    leading = chars[integer]
     # A number never ends the text (a "]" does), so the byte after any of its bytes exists.
     if (
         not (digit[first] | negative).all()
-        or not digit[chars[integer]].all()
-        or ((chars[integer] == ord("0")) & digit[chars[integer + 1]]).any()
-        or not digit[chars[points + 1]].all()
+        or not digit[leading].all()
+        or ((leading == ord("0")) & digit[chars[integer + 1]]).any()
+        or _POINT_WITHOUT_DIGIT.search(compact)
     ):
         raise _UseReferenceError
 

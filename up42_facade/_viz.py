@@ -118,7 +118,7 @@ def plot_coverage(
     aoi: geopandas.GeoDataFrame | None = None,
     legend_column: str = "sceneId",
     figsize: tuple[float, float] = (12, 16),
-) -> Figure:
+) -> Figure | None:
     """Plot a coverage map of scene footprints, as the classic SDK did.
 
     Example::
@@ -133,7 +133,8 @@ def plot_coverage(
         figsize: The figure size in inches.
 
     Returns:
-        The figure (also shown, on a backend that can show it).
+        None after showing the figure on a backend that can show it (as classic did); the
+        figure on a backend that only writes files (Agg).
 
     Raises:
         ImportError: matplotlib is not installed.
@@ -160,8 +161,7 @@ def plot_coverage(
     if aoi is not None:
         aoi.plot(ax=ax, facecolor="none", edgecolor="r", linewidth=1)
     ax.set_axis_off()
-    _show(figure)
-    return figure
+    return _show(figure)
 
 
 class VizMixin:
@@ -187,7 +187,7 @@ class VizMixin:
         filepaths: Sequence[str | os.PathLike[str]] | None = None,
         plot_file_format: Sequence[str] | None = None,
         **kwargs: Any,
-    ) -> Figure:
+    ) -> Figure | None:
         """Plot the downloaded raster results in a grid, three per row.
 
         Args:
@@ -201,7 +201,9 @@ class VizMixin:
                 passed them through ``rasterio.plot.show``.
 
         Returns:
-            The figure (also shown, on a backend that can show it).
+            None after showing the figure, as classic did, on a backend that can show it
+            (a window, a notebook: returning it too would draw it twice there); the figure
+            on a backend that only writes files (Agg), to save or inspect.
 
         Raises:
             ImportError: The viz extra is not installed.
@@ -221,25 +223,28 @@ class VizMixin:
         figure, axes = _new_figure(*_grid(len(paths)), figsize)
         for ax, path, title in zip(axes, paths, _titles(titles, paths), strict=False):
             array, transform, _ = _read_raster(path, bands, PLOT_MAX_PIXELS)
-            _plot_array(ax, array, transform, title, kwargs)
-        _finish_grid(figure, axes, len(paths))
-        return figure
+            # A single-band raster read for the default RGB bands is grey too, as in classic.
+            grey = {"cmap": "gray"} if array.shape[0] == 1 else {}
+            _plot_array(ax, array, transform, title, {**grey, **kwargs})
+        return _finish_grid(figure, axes, len(paths))
 
     def plot_quicklooks(
         self,
         figsize: tuple[float, float] = (8, 8),
-        filepaths: Sequence[str | os.PathLike[str]] | None = None,
         titles: Sequence[str] | None = None,
-    ) -> Figure:
+        filepaths: Sequence[str | os.PathLike[str]] | None = None,
+    ) -> Figure | None:
         """Plot the downloaded quicklooks (PNG or JPEG) in a grid, three per row.
 
         Args:
             figsize: The figure size in inches.
-            filepaths: The images; default the files of the last ``download_quicklooks()``.
             titles: One title per image; default the file names without suffix.
+            filepaths: The images; default the files of the last ``download_quicklooks()``.
 
         Returns:
-            The figure (also shown, on a backend that can show it).
+            None after showing the figure, as classic did, on a backend that can show it
+            (a window, a notebook: returning it too would draw it twice there); the figure
+            on a backend that only writes files (Agg), to save or inspect.
 
         Raises:
             ImportError: The viz extra is not installed.
@@ -263,15 +268,14 @@ class VizMixin:
                 # RGBA keeps transparency; palette and grey images display in their colours.
                 ax.imshow(image.convert("RGBA"))
             ax.set_title(title, fontweight="bold")
-        _finish_grid(figure, axes, len(paths))
-        return figure
+        return _finish_grid(figure, axes, len(paths))
 
     def map_results(
         self,
         bands: Sequence[int] | None = None,
         aoi: geopandas.GeoDataFrame | None = None,
         show_images: bool = True,
-        show_features: bool = False,
+        show_features: bool = True,
         name_column: str = "uid",
         save_html: str | os.PathLike[str] | None = None,
     ) -> folium.Map:
@@ -401,22 +405,24 @@ def _new_figure(rows: int, columns: int, figsize: tuple[float, float]) -> tuple[
     return figure, list(axes.ravel())
 
 
-def _finish_grid(figure: Figure, axes: list[Axes], used: int) -> None:
+def _finish_grid(figure: Figure, axes: list[Axes], used: int) -> Figure | None:
     """Hide the axes' frames and the unused cells, lay out, and show."""
     for index, ax in enumerate(axes):
         ax.set_axis_off()
         if index >= used:
             ax.set_visible(False)
     figure.tight_layout()
-    _show(figure)
+    return _show(figure)
 
 
-def _show(figure: Figure) -> None:
-    """Show the figure as classic did (``plt.show()``), where showing is possible."""
-    if _interactive():
-        import matplotlib.pyplot as plt
+def _show(figure: Figure) -> Figure | None:
+    """Show the figure as classic did (``plt.show()``) where that is possible, else return it."""
+    if not _interactive():
+        return figure
+    import matplotlib.pyplot as plt
 
-        plt.show()
+    plt.show()
+    return None
 
 
 def _read_raster(

@@ -378,9 +378,10 @@ def test_the_plots_call_plt_show_only_where_a_figure_can_be_shown(
     host.plot_results()
     assert shown == []
     monkeypatch.setattr(matplotlib, "get_backend", lambda: "TkAgg")
-    figure = host.plot_results()
+    # Shown, so not returned too: a notebook would draw a returned figure a second time.
+    assert host.plot_results() is None
     assert shown == [1]
-    plt.close(figure)
+    plt.close("all")
 
 
 @pytest.mark.parametrize(
@@ -426,36 +427,37 @@ def test_without_any_of_the_viz_extra_every_member_raises_import_error(
 def test_the_mixin_members_keep_the_classic_signatures() -> None:
     import inspect
 
-    def defaults(function: Any) -> dict[str, Any]:
-        return {
-            name: parameter.default
+    def defaults(function: Any) -> list[tuple[str, Any]]:
+        """(name, default) in order: positional calls written for classic must still bind."""
+        return [
+            (name, parameter.default)
             for name, parameter in inspect.signature(function).parameters.items()
             if parameter.default is not inspect.Parameter.empty
-        }
+        ]
 
-    assert defaults(VizMixin.plot_results) == {
-        "figsize": (14, 8),
-        "bands": None,
-        "titles": None,
-        "filepaths": None,
-        "plot_file_format": None,
-    }
-    assert defaults(VizMixin.plot_quicklooks) == {
-        "figsize": (8, 8),
-        "filepaths": None,
-        "titles": None,
-    }
-    assert defaults(VizMixin.map_results) == {
-        "bands": None,
-        "aoi": None,
-        "show_images": True,
-        "show_features": False,
-        "name_column": "uid",
-        "save_html": None,
-    }
-    assert defaults(VizMixin.plot_coverage) == {
-        "aoi": None,
-        "legend_column": "sceneId",
-        "figsize": (12, 16),
-    }
+    assert defaults(VizMixin.plot_results) == [
+        ("figsize", (14, 8)),
+        ("bands", None),
+        ("titles", None),
+        ("filepaths", None),
+        ("plot_file_format", None),
+    ]
+    assert defaults(VizMixin.plot_quicklooks) == [
+        ("figsize", (8, 8)),
+        ("titles", None),
+        ("filepaths", None),
+    ]
+    assert defaults(VizMixin.map_results) == [
+        ("bands", None),
+        ("aoi", None),
+        ("show_images", True),
+        ("show_features", True),
+        ("name_column", "uid"),
+        ("save_html", None),
+    ]
+    assert defaults(VizMixin.plot_coverage) == [
+        ("aoi", None),
+        ("legend_column", "sceneId"),
+        ("figsize", (12, 16)),
+    ]
     assert VizMixin.plot_coverage is _viz.plot_coverage
