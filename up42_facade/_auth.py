@@ -109,8 +109,3 @@ class TokenAuth(httpx.Auth):
         self._expires_at = self._clock() + max(0.0, expires_in - margin)
         self.renewals += 1
         return token
-
-    def invalidate(self) -> None:
-        """Forget the cached token; the next request fetches a new one."""
-        with self._lock:
-            self._token = None

@@ -211,6 +211,7 @@ def track(
                 poll_interval=poll_interval,
                 timeout=timeout,
                 callback=show,
+                print_logs=not as_json,  # stdout holds only the JSON document
             )
         finally:
             if live is not None:

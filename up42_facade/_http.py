@@ -39,7 +39,6 @@ __all__ = [
     "excerpt",
     "install_secret_filter",
     "parse_retry_after",
-    "redact_url",
 ]
 
 LOGGER = logging.getLogger("up42_facade")
@@ -320,12 +319,6 @@ def _clock_time(seconds_from_now: float) -> str:
     except (OverflowError, OSError, ValueError):  # a Retry-After past the year 9999
         return "a time too far away to show"
     return moment.strftime("%H:%M:%S UTC")
-
-
-def redact_url(url: str | httpx.URL) -> str:
-    """The URL without its query string and user info (signed URLs carry signatures there)."""
-    parsed = httpx.URL(str(url))
-    return str(parsed.copy_with(query=None, fragment=None, userinfo=b""))
 
 
 # Values that must never leave the process, whatever logged them: (pattern, replacement).

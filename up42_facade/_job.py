@@ -136,6 +136,7 @@ class Job(Outputs):
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         callback: Callable[[str], None] | None = None,
+        print_logs: bool = True,
     ) -> str:
         """Poll the job until it ends; return ``"SUCCEEDED"`` as soon as it is seen.
 
@@ -146,6 +147,7 @@ class Job(Outputs):
             sleep: Waits between polls (defaults to the session's sleep).
             clock: Monotonic clock (tests).
             callback: Called with every status polled (e.g. to show a live line).
+            print_logs: Print every task's log when the job fails, as the classic SDK did.
 
         Returns:
             ``"SUCCEEDED"``.
@@ -168,10 +170,11 @@ class Job(Outputs):
                 LOGGER.info("Job finished successfully! - %s", self.job_id)
                 return status
             if status in FAILED_STATUSES:
-                LOGGER.error("Job %s ended %s; task logs follow", self.job_id, status)
-                self.get_logs(as_print=True)
+                if print_logs:
+                    LOGGER.error("Job %s ended %s; task logs follow", self.job_id, status)
+                    self.get_logs(as_print=True)
                 raise JobFailedError(
-                    f"job {self.job_id} ended {status}; its task logs were printed above",
+                    f"job {self.job_id} ended {status}; see its task logs (get_logs)",
                     job_id=self.job_id,
                     status=status,
                 )
@@ -190,7 +193,7 @@ class Job(Outputs):
             if elapsed - last_report >= report_time:
                 LOGGER.info("Job is %s! - %s", status, self.job_id)
                 last_report = elapsed
-            if timeout is not None and elapsed + poll_interval > timeout:
+            if timeout is not None and elapsed >= timeout:
                 raise JobTimeoutError(
                     f"job {self.job_id} still {status} after {timeout:g} s; "
                     "call track_status again to keep waiting",
@@ -198,7 +201,8 @@ class Job(Outputs):
                     status=status,
                     timeout=timeout,
                 )
-            wait(poll_interval)
+            # Never sleep past the timeout: the last poll happens right at it.
+            wait(poll_interval if timeout is None else min(poll_interval, timeout - elapsed))
 
     def cancel_job(self) -> None:
         """Ask the API to cancel the job (a job already cancelling or cancelled counts as done).
@@ -274,7 +278,7 @@ class Job(Outputs):
             print(f"Printing logs of {len(tasks)} JobTasks in Job with job_id {self.job_id}:\n")
             for number, task in enumerate(tasks, start=1):
                 print("----------------------------------------------------------")
-                print(f"JobTask {number} with jobtask_id {task['id']} ({task.get('name')}):\n")
+                print(f"JobTask {number} with jobtask_id {task['id']}:\n")
                 print(logs[task["id"]])
         return logs if as_return else None
 

@@ -185,12 +185,12 @@ def _gc_paused() -> Iterator[None]:
 
 def _fast_path(raw: bytes) -> geopandas.GeoDataFrame | None:
     """Build the frame with vectorised geometry construction; ``None``: use the reference."""
-    cut = _cut_out_arrays(raw)
-    if cut is None:
-        return None  # no coordinate arrays (or not UTF-8): nothing to gain
-    skeleton, joined, n_texts, nonce = cut
-    del cut
     with _gc_paused():
+        cut = _cut_out_arrays(raw)
+        if cut is None:
+            return None  # no coordinate arrays (or not UTF-8): nothing to gain
+        skeleton, joined, n_texts, nonce = cut
+        del cut
         try:
             # The coordinates first: their numpy passes then peak before the parsed
             # properties exist, not on top of them.

@@ -104,12 +104,11 @@ class Up42:
                 "or set UP42_PROJECT_ID and UP42_PROJECT_API_KEY"
             )
         install_secret_filter([project_api_key])
-        self.project_id = project_id
+        self.project_id = check_uuid(project_id, "project_id")
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
-        self._api_key = project_api_key
 
         def stack(auth: httpx.Auth | tuple[str, str]) -> httpx.Client:
             inner = transport or httpx.HTTPTransport()
@@ -145,7 +144,7 @@ class Up42:
             create_token.sync_detailed(
                 client=self._token_client, body=TokenRequest(grant_type="client_credentials")
             )
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise _transport_error(exc, "the token endpoint") from None
         except (ValueError, KeyError, TypeError):
             pass  # TokenAuth judges the raw answer, whatever the generated parser made of it
@@ -173,7 +172,7 @@ class Up42:
             result = operation(client=self.client, **kwargs)
         except Up42Error:
             raise
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise _transport_error(exc, "the UP42 API") from None
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raw = _LAST_RESPONSE.get()
@@ -231,7 +230,7 @@ class Up42:
         self.close()
 
 
-def _transport_error(exc: httpx.TransportError, what: str) -> Up42TransportError:
+def _transport_error(exc: httpx.RequestError, what: str) -> Up42TransportError:
     kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
     path = exc.request.url.path if _has_request(exc) else ""
     return Up42TransportError(
@@ -240,7 +239,7 @@ def _transport_error(exc: httpx.TransportError, what: str) -> Up42TransportError
     )
 
 
-def _has_request(exc: httpx.TransportError) -> bool:
+def _has_request(exc: httpx.RequestError) -> bool:
     try:
         exc.request  # noqa: B018 - httpx raises RuntimeError when no request is attached
     except RuntimeError:

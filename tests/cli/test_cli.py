@@ -74,6 +74,17 @@ def test_track_exits_3_when_the_job_fails(sandbox: Sandbox, env: dict[str, str])
     assert "with jobtask_id" in out
 
 
+def test_track_json_keeps_stdout_machine_readable_when_the_job_fails(
+    sandbox: Sandbox, env: dict[str, str]
+) -> None:
+    code, out, err = run(
+        "job", "track", sandbox.create_job("fails"), "--poll-interval", "0.05", "--json"
+    )
+    assert code == 3
+    assert out == ""  # no task logs mixed into what a script parses
+    assert "FAILED" in err
+
+
 def test_track_exits_3_when_the_job_is_cancelled(sandbox: Sandbox, env: dict[str, str]) -> None:
     job_id = sandbox.create_job("long_running")
     assert run("job", "cancel", job_id)[0] == 0

@@ -136,6 +136,23 @@ def test_track_status_times_out_naming_the_job_and_its_last_status(
     job.cancel_job()
 
 
+def test_a_timeout_shorter_than_the_poll_interval_still_waits_until_the_timeout(
+    sandbox: Sandbox, session: up42.Up42
+) -> None:
+    job = session.initialize_job(sandbox.create_job("long_running"))
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    with pytest.raises(up42.JobTimeoutError):
+        job.track_status(poll_interval=10.0, timeout=3.0, sleep=sleep, clock=lambda: now[0])
+    assert waits == [3.0]  # one shortened wait, then the last poll right at the timeout
+    job.cancel_job()
+
+
 def test_an_unknown_status_is_logged_once_and_polling_goes_on(
     sandbox: Sandbox, session: up42.Up42, caplog: pytest.LogCaptureFixture
 ) -> None:

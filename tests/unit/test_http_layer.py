@@ -23,8 +23,8 @@ from up42_facade._http import (
     error_from_response,
     install_secret_filter,
     parse_retry_after,
-    redact_url,
 )
+from up42_facade._transfers import redact_url
 
 
 class FakeClock:

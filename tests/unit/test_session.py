@@ -218,3 +218,14 @@ def test_authenticate_without_credentials_says_what_to_set(monkeypatch: pytest.M
 def test_a_missing_cfg_file_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="does not exist"):
         up42_facade.authenticate(cfg_file=tmp_path / "nope.json")
+
+
+def test_a_project_id_that_is_not_a_uuid_is_refused_before_any_request(api: FakeAPI) -> None:
+    with pytest.raises(ConfigurationError, match="project_id"):
+        Up42(
+            project_id="my-project",
+            project_api_key=KEY,
+            base_url="http://api.test",
+            transport=httpx.MockTransport(api.handler),
+        )
+    assert api.requests == []
