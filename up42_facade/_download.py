@@ -51,7 +51,8 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
-from ._errors import DownloadError, IntegrityError
+from ._errors import ConfigurationError, DownloadError, IntegrityError
+from ._http import SECRET_FILTER
 
 __all__ = [
     "BLOB_CHUNK_SIZE",
@@ -518,7 +519,7 @@ class Transfer:
             raise DownloadError(
                 f"could not download {self.where}: {self._attempts} attempts failed "
                 f"(last: {_describe(self._last_error)})"
-            ) from self._last_error
+            ) from None
         resuming = self.offset > 0
         known = self.object
         if resuming and known.validator is None and known.md5 is None and known.crc32c is None:
@@ -536,6 +537,9 @@ class Transfer:
         started = self._attempt_offset = self.offset
         try:
             resp = self._request(headers)
+        except http.client.InvalidURL:
+            # Final, not a network hiccup; its message would quote the signed query.
+            raise DownloadError(f"the download URL is malformed: {self.where}") from None
         except (OSError, http.client.HTTPException) as exc:
             self._dropped(exc, progress=False)
             return
@@ -664,9 +668,10 @@ class Transfer:
 
 
 def _describe(exc: BaseException | None) -> str:
+    """A one-line account of a failure, with any signature in it redacted."""
     if exc is None:
         return "no answer"
-    text = str(exc)
+    text = SECRET_FILTER.redact(str(exc))
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -1062,6 +1067,7 @@ def stream_to_blob(
         IntegrityError: The bytes did not verify, also after a fresh download; the upload
             was cancelled.
     """
+    _require_cancellable_uploads(blob)
     with Transfer(
         get_url,
         timeout=timeout,
@@ -1085,3 +1091,25 @@ def stream_to_blob(
                 continue
             LOGGER.debug("streamed %s (%d bytes) to a blob", transfer.where, transfer.offset)
             return
+
+
+def _require_cancellable_uploads(blob: Any) -> None:
+    """Refuse google-cloud-storage before 3.0, whose writer commits even when a ``with`` fails.
+
+    From 3.0 on, leaving ``blob.open("wb")`` with an exception cancels the resumable upload
+    (``BlobWriter.terminate``); 2.x closes it instead, which would publish a partial object.
+
+    Raises:
+        ConfigurationError: The blob comes from google-cloud-storage older than 3.0.
+    """
+    if not type(blob).__module__.startswith("google.cloud.storage"):
+        return  # a stand-in: it brings its own semantics
+    from google.cloud import storage
+
+    major = int(str(getattr(storage, "__version__", "0")).split(".")[0] or 0)
+    if major < 3:
+        raise ConfigurationError(
+            f"upload_results_to_bucket needs google-cloud-storage >= 3.0 (found "
+            f"{storage.__version__}): older versions publish a partial object when a download "
+            "fails; upgrade with: pip install -U 'google-cloud-storage>=3'"
+        )

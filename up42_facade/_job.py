@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 from uuid import UUID
 
@@ -340,13 +340,19 @@ class Job(Outputs):
     ) -> None:
         """Stream the results archive into the blob ``{version}/{folder}/{job_id}{extension}``.
 
-        The archive never sits whole in memory. ``gs_client`` is accepted for
-        compatibility with the classic SDK; the bucket is enough.
+        The archive never sits whole in memory, and a download that fails or does not
+        verify cancels the upload (no partial object). The blob name is joined as the
+        classic SDK joined it (empty parts and doubled slashes collapse). ``gs_client`` is
+        accepted for compatibility; the bucket's own client uploads.
+
+        Raises:
+            DownloadError: The download failed (``IntegrityError`` when the bytes did not verify).
+            ConfigurationError: google-cloud-storage is older than 3.0.
         """
         from ._transfers import stream_to_blob
 
         del gs_client
-        blob = bucket.blob(f"{version}/{folder}/{self.job_id}{extension}")
+        blob = bucket.blob(str(PurePosixPath(version, folder, f"{self.job_id}{extension}")))
         stream_to_blob(self._download_url, blob)
         LOGGER.info("Uploaded results of job %s to %s", self.job_id, blob.name)
 

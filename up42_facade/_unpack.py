@@ -436,14 +436,21 @@ class Staging:
                 or a file in it is in use).
         """
         trash = self.path / "replaced"
+        done: list[tuple[Path, Path]] = []  # (from, to) of every rename, to undo them
         try:
             for entry in sorted(self.root.iterdir()):
                 dest = self.target / entry.name
                 if dest.is_symlink() or dest.exists():
                     trash.mkdir(exist_ok=True)
                     dest.rename(trash / entry.name)
+                    done.append((dest, trash / entry.name))
                 entry.rename(dest)
+                done.append((entry, dest))
         except OSError as exc:
+            # All or nothing: put the old entries back before the staging folder goes.
+            for source, moved in reversed(done):
+                with contextlib.suppress(OSError):
+                    moved.rename(source)
             raise DownloadError(
                 f"could not move the unpacked files into {self.target}: {exc}"
             ) from exc

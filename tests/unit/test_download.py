@@ -29,7 +29,12 @@ import pytest
 
 from up42_facade import _download as download_module
 from up42_facade._download import download_file, stream_to_blob
-from up42_facade._errors import DownloadError, IntegrityError, UnsafeArchiveError
+from up42_facade._errors import (
+    ConfigurationError,
+    DownloadError,
+    IntegrityError,
+    UnsafeArchiveError,
+)
 from up42_facade._transfers import download_results
 
 SIGNATURE = "TOP-SECRET-SIGNATURE"
@@ -936,3 +941,32 @@ def test_a_failed_download_cancels_the_real_upload(
         stream_to_blob(storage.urls("/b/o.tgz"), bucket.blob("v0/f/j.tgz"), timeout=5.0)
     assert gcs.objects == {}
     assert gcs.cancelled == 2
+
+
+def test_stream_to_blob_refuses_google_cloud_storage_before_3(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    storage = pytest.importorskip("google.cloud.storage")
+    monkeypatch.setattr(storage, "__version__", "2.18.2")
+    blob = storage.Blob("v0/folder/job.tgz", bucket=storage.Bucket(client=None, name="b"))
+    asked: list[int] = []
+
+    def get_url() -> str:
+        asked.append(1)
+        return "http://127.0.0.1:9/never"
+
+    with pytest.raises(ConfigurationError, match=r"google-cloud-storage >= 3\.0"):
+        stream_to_blob(get_url, blob)
+    assert asked == []  # refused before any request
+
+
+def test_a_malformed_signed_url_fails_at_once_without_showing_its_signature(
+    tmp_path: Path,
+) -> None:
+    url = "http://127.0.0.1:9/b/o.tgz?X-Goog-Signature=deadbeefcafe\x01"
+    with pytest.raises(DownloadError) as caught:
+        download_file(lambda: url, tmp_path, timeout=1.0, backoff=0.0)
+    shown = f"{caught.value} {caught.value!r} {caught.value.__cause__!r}"
+    assert "deadbeefcafe" not in shown
+    assert "malformed" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []

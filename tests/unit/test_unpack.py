@@ -127,6 +127,31 @@ def test_unpacking_again_replaces_the_files_without_nesting_or_stale_entries(
     }
 
 
+def test_a_move_that_fails_midway_puts_every_earlier_file_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "job"
+    unpack_archive(make_tgz(tmp_path / "one.tgz", RESULTS), target)
+    before = tree(target)
+    second = [("output/a1/a1_0-0.tif", b"new"), ("output/b2/b2_0-0.tif", b"new"),
+              ("output/data.json", b"new")]  # fmt: skip
+    real_rename = Path.rename
+    staged = tmp_path / "job" / ".up42-"
+
+    def rename(self: Path, destination: Path) -> Path:
+        # The last entry of the archive cannot move in (a file in use, say).
+        moving_in = str(self).startswith(str(staged)) and "replaced" not in str(self)
+        if moving_in and Path(destination) == target / "data.json":
+            raise PermissionError(13, "in use", str(destination))
+        return real_rename(self, destination)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(DownloadError, match="could not move"):
+        unpack_archive(make_tgz(tmp_path / "two.tgz", second), target)
+    monkeypatch.undo()
+    assert tree(target) == before  # a1/ and b2/ were back in place before the staging went
+
+
 def test_nothing_but_the_files_is_left_in_the_target(tmp_path: Path) -> None:
     unpack_archive(make_tgz(tmp_path / "output.tgz", RESULTS), tmp_path / "job")
     assert sorted(p.name for p in (tmp_path / "job").iterdir()) == ["a1", "b2", "data.json"]
