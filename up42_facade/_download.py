@@ -35,9 +35,9 @@ import http.client
 import logging
 import os
 import queue
+import secrets
 import ssl
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -727,8 +727,7 @@ class PartFile:
     """
 
     def __init__(self, directory: Path) -> None:
-        fd, name = tempfile.mkstemp(prefix=PART_PREFIX, suffix=".part", dir=directory)
-        self.path = Path(name)
+        fd, self.path = open_temporary(directory, PART_PREFIX, ".part")
         self._fd: int | None = fd
         self._cond = threading.Condition()
         self.size = 0
@@ -1113,3 +1112,31 @@ def _require_cancellable_uploads(blob: Any) -> None:
             f"{storage.__version__}): older versions publish a partial object when a download "
             "fails; upgrade with: pip install -U 'google-cloud-storage>=3'"
         )
+
+
+def open_temporary(directory: Path, prefix: str, suffix: str) -> tuple[int, Path]:
+    """A new file to fill and rename into place: like ``mkstemp``, but readable as a plain
+    ``open`` would make it (0666 less the umask), since it becomes the user's file.
+
+    Returns:
+        The open descriptor (read-write) and the file's path.
+    """
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        path = directory / f"{prefix}{secrets.token_hex(8)}{suffix}"
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:  # pragma: no cover - 64 random bits
+            continue
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
+    fd, temporary = open_temporary(path.parent, f".{path.name}.", ".part")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -131,6 +128,8 @@ class JobTask(Outputs):
         """
         from up42_jobs_client.api.outputs import get_task_quicklook, list_task_quicklooks
 
+        from ._download import write_atomically
+
         directory = (
             Path(output_directory)
             if output_directory
@@ -146,7 +145,7 @@ class JobTask(Outputs):
             response = self.auth.call(get_task_quicklook.sync_detailed, **self._ids(), name=name)
             # The name comes from the server: keep only its last component.
             path = directory / f"quicklook_{Path(name).name}"
-            _write_atomically(path, response.content)
+            write_atomically(path, response.content)
             paths.append(str(path))
             written += len(response.content)
             if progress is not None:
@@ -157,16 +156,3 @@ class JobTask(Outputs):
 
     def _default_directory(self) -> Path:
         return default_directory(self.project_id, self.job_id, f"jobtask_{self.jobtask_id}")
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    """Write to a temporary file beside ``path`` and rename it into place."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(content)
-        Path(temporary).replace(path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            Path(temporary).unlink()
-        raise

@@ -23,7 +23,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -669,11 +668,6 @@ def _save_map(fmap: folium.Map, target: Path) -> None:
         target = target / MAP_HTML_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
     html = fmap.get_root().render()
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".map-", suffix=".html")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(html)
-        Path(temporary).replace(target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    from ._download import write_atomically
+
+    write_atomically(target, html.encode("utf-8"))
