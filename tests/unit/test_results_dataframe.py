@@ -611,3 +611,17 @@ def test_random_collections_give_exactly_what_classic_gave(
         indent=indent,
     ).encode()
     assert_like_classic(raw)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"NaN", b"-Infinity", b"1e400", b'"\\ud800"', b"123456789012345678901234567890", b"-0"],
+)
+def test_property_values_msgspec_refuses_or_reads_alike_still_match_classic(value: bytes) -> None:
+    """msgspec parses the properties; where it would differ from json.loads, json.loads does."""
+    raw = (
+        b'{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": '
+        b'{"type": "Point", "coordinates": [13.4, 52.5]}, "properties": {"v": ' + value + b"}}]}"
+    )
+    assert assert_like_classic(raw) is not None
+    assert uses_the_fast_path(raw)
