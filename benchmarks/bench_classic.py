@@ -33,9 +33,16 @@ def peer_python() -> Path:
             f"Installing the classic SDK ({PEER_REQUIREMENT}) into {PEER_VENV} for the peer column"
         )
         venv.EnvBuilder(with_pip=True, clear=True).create(PEER_VENV)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", PEER_REQUIREMENT], check=True
-        )
+        log = PEER_VENV / "install.log"
+        with log.open("w") as output:
+            done = subprocess.run(
+                [str(python), "-m", "pip", "install", PEER_REQUIREMENT],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+        if done.returncode != 0:
+            raise RuntimeError(f"installing {PEER_REQUIREMENT} failed; see {log}")
         marker.touch()
     return python
 
