@@ -115,7 +115,7 @@ def render(rows: list[dict[str, Any]], runs: int) -> tuple[Table, str]:
                 f"{float(peer):.3f}" if isinstance(peer, int | float) else str(peer or "-")
             )
         table.add_row(*cells)
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return table, "\n".join(lines)
 
 
