@@ -26,8 +26,10 @@ unexpected places, ... goes through ``json.loads`` plus ``GeoDataFrame.from_feat
 whole, which also raises the errors classic raised.
 
 Measured on 50,000 footprints of 5 to 40 vertices (``benchmarks/bench_dataframe.py``, one
-process per run, 2 shared cores): the classic path takes about 4.1-4.3 s, this one about
-1.1-1.2 s (3.6x), with a peak RSS of 442 MB against 532 MB. Alternatives tried:
+process per run, 2 shared cores, medians of 3): the classic path takes 3.7-4.4 s, this one
+0.88-1.0 s (4.0-4.4x; once 3.2x on a busy machine), with a peak RSS of 471 MB against 532 MB.
+orjson for the skeleton was faster still but built a whole document first (+76 MB peak).
+Alternatives tried:
 ``pyogrio.read_dataframe`` on the bytes took about 2 s and changes the result (ISO date strings
 become datetimes, int/str mixes become str with a warning, booleans become floats, the geometry
 column moves to the end); ``shapely.from_geojson`` on re-serialised geometries was no faster

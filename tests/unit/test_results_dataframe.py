@@ -625,3 +625,23 @@ def test_property_values_msgspec_refuses_or_reads_alike_still_match_classic(valu
     )
     assert assert_like_classic(raw) is not None
     assert uses_the_fast_path(raw)
+
+
+def test_irregular_arrays_with_empty_or_deep_nesting_do_not_disturb_their_neighbours() -> None:
+    ring = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]
+    open_ring = [[5.0, 5.0], [6.0, 5.0], [6.0, 6.0], [5.0, 6.5]]
+    irregular = [
+        {"type": "Polygon", "coordinates": [[[[[[1.0, 2.0]]]]]]},  # numbers too deep
+        {"type": "MultiPolygon", "coordinates": [[[[[[[1.0, 2.0]]]]]]]},
+        {"type": "MultiPolygon", "coordinates": [[ring, []], [[], ring]]},  # empty arrays
+        {"type": "Polygon", "coordinates": [ring, [[]], ring]},
+        {"type": "LineString", "coordinates": [[1.0, 2.0], [[3.0, 4.0]]]},
+        {"type": "Point", "coordinates": []},
+    ]
+    regular = [
+        {"type": "Polygon", "coordinates": [open_ring]},
+        {"type": "Polygon", "coordinates": [ring, ring]},
+        {"type": "MultiPolygon", "coordinates": [[ring], [ring, ring]]},
+    ]
+    for neighbour, geometry in itertools.product(irregular, regular):
+        assert_like_classic(collection(feature(geometry), feature(neighbour), feature(geometry)))
