@@ -32,34 +32,27 @@ def _latin1(data: bytes) -> str:
     return data.decode("latin-1")
 
 
+def _check_against_spec(openapi: OpenAPI, response: httpx.Response, *, request_too: bool) -> None:
+    response.read()
+    request = OpenAPIRequestAdapter(response.request)
+    with warnings.catch_warnings():
+        # openapi-core skips the spec's oauth2 scheme with a warning; bearerAuth is checked.
+        warnings.filterwarnings("ignore", "Unsupported scheme type", UserWarning)
+        if request_too:
+            openapi.validate_request(request)
+        openapi.validate_response(request, OpenAPIResponseAdapter(response))
+
+
 @pytest.fixture(scope="session")
 def validate_response(openapi: OpenAPI) -> Callable[[httpx.Response], None]:
     """Validate a response against the spec, whatever its request (even a deliberately bad one)."""
-
-    def check(response: httpx.Response) -> None:
-        response.read()
-        request = OpenAPIRequestAdapter(response.request)
-        with warnings.catch_warnings():
-            # openapi-core skips the spec's oauth2 scheme with a warning; bearerAuth is checked.
-            warnings.filterwarnings("ignore", "Unsupported scheme type", UserWarning)
-            openapi.validate_response(request, OpenAPIResponseAdapter(response))
-
-    return check
+    return lambda response: _check_against_spec(openapi, response, request_too=False)
 
 
 @pytest.fixture(scope="session")
 def validate(openapi: OpenAPI) -> Callable[[httpx.Response], None]:
     """Validate a response and its request against the spec; raises on any mismatch."""
-
-    def check(response: httpx.Response) -> None:
-        response.read()
-        request = OpenAPIRequestAdapter(response.request)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "Unsupported scheme type", UserWarning)
-            openapi.validate_request(request)
-            openapi.validate_response(request, OpenAPIResponseAdapter(response))
-
-    return check
+    return lambda response: _check_against_spec(openapi, response, request_too=True)
 
 
 @pytest.fixture
