@@ -63,7 +63,7 @@ def collect(*, runs: int, smoke: bool, peers: bool) -> list[dict[str, Any]]:
     else:
         rows += bench_download.run(size_mb=256, runs=runs)
         # md5 as well as crc32c: bound by md5's single-core speed, shown for honesty.
-        rows += bench_download.run(size_mb=256, runs=runs, verify="all")[:1]
+        rows += bench_download.run(size_mb=256, runs=runs, integrity="all")[:1]
         rows += bench_api.run(runs=runs)
         rows += bench_dataframe.run(features=50_000, runs=runs)
         rows += bench_import.run(runs=max(runs, 5))

@@ -36,14 +36,19 @@ GOAL = "time ratio <= 1.25, RSS < 150 MB"
 PIPELINE = 'set -o pipefail; curl -sSf "$0" | tar xz -C "$1"'
 
 
-def _child(mode: str, url: str, dest: str, verify: str) -> None:
+def _child(mode: str, url: str, dest: str, integrity: str) -> None:
     """One run of our client: ``download_results`` into ``dest`` (which is empty)."""
-    from up42_facade._transfers import download_results
+    from up42_facade._download import download_results
+    from up42_facade._options import DownloadOptions
 
-    assert verify in ("auto", "all")
+    assert integrity in ("auto", "all")
     start = time.perf_counter()
     files = download_results(
-        lambda: url, Path(dest), unpacking=mode == "unpack", show_progress=False, verify=verify
+        lambda: url,
+        Path(dest),
+        unpacking=mode == "unpack",
+        show_progress=False,
+        options=DownloadOptions(integrity=integrity),  # type: ignore[arg-type]
     )
     elapsed = time.perf_counter() - start
     if not files or any(not Path(name).is_file() for name in files):
@@ -125,14 +130,14 @@ def _row(
 
 
 def run(
-    size_mb: int = DEFAULT_SIZE_MB, runs: int = 3, *, verify: str = "auto"
+    size_mb: int = DEFAULT_SIZE_MB, runs: int = 3, *, integrity: str = "auto"
 ) -> list[dict[str, Any]]:
     """Measure both comparisons against one sandbox; return the table rows.
 
     Args:
         size_mb: MiB of incompressible padding in the archive.
         runs: Runs per client; each row holds the median.
-        verify: Our client's ``verify``: "auto" (crc32c when installed, the default) or
+        integrity: Our client's ``integrity``: "auto" (crc32c when installed, the default) or
             "all" (md5 as well, bound by md5's single-core speed).
 
     Returns:
@@ -155,8 +160,8 @@ def run(
         url = _signed_url(sandbox.base_url, sandbox.project_id, sandbox.project_api_key, job_id)
         size = sandbox.archive_path(job_id).stat().st_size
         label = f"{size / (1 << 20):.0f} MiB archive"
-        if verify != "auto":
-            label += f" (verify={verify})"
+        if integrity != "auto":
+            label += f" (integrity={integrity})"
         work = Path(scratch)
         theirs, mine = work / "baseline", work / "ours"
         # One untimed run: the archive into the page cache, the sandbox's code paths warm.
@@ -164,7 +169,7 @@ def run(
 
         measured = _side_by_side(
             ["curl", "-sSf", "-o", str(theirs / "output.tgz"), url],
-            python_child("benchmarks.bench_download", "download", url, str(mine), verify),
+            python_child("benchmarks.bench_download", "download", url, str(mine), integrity),
             (theirs, mine),
             runs,
             env,
@@ -172,7 +177,7 @@ def run(
         rows.append(_row(f"download of a {label}", "curl -o FILE", measured))
         measured = _side_by_side(
             ["bash", "-c", PIPELINE, url, str(theirs)],
-            python_child("benchmarks.bench_download", "unpack", url, str(mine), verify),
+            python_child("benchmarks.bench_download", "unpack", url, str(mine), integrity),
             (theirs, mine),
             runs,
             env,
@@ -188,9 +193,9 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mb", type=int, default=DEFAULT_SIZE_MB)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--verify", choices=["auto", "all"], default="auto")
+    parser.add_argument("--integrity", choices=["auto", "all"], default="auto")
     options = parser.parse_args(argv)
-    for row in run(size_mb=options.size_mb, runs=options.runs, verify=options.verify):
+    for row in run(size_mb=options.size_mb, runs=options.runs, integrity=options.integrity):
         print(
             f"{row['what']}: {row['baseline']} {row['baseline_s']:.3f} s, "
             f"ours {row['ours_s']:.3f} s (whole process {row['ours_process_s']:.3f} s), "

@@ -28,11 +28,11 @@ from ._errors import (
     UnsafeArchiveError,
     Up42Error,
 )
-from ._http import RetryPolicy
 from ._job import Job
 from ._jobtask import JobTask
-from ._session import Up42, authenticate, initialize_job, initialize_jobtask
+from ._retry import RetryPolicy
 from ._status import JobStatus
+from ._up42 import Up42, authenticate, initialize_job, initialize_jobtask
 from ._version import __version__
 
 __all__ = [

@@ -13,7 +13,8 @@ from collections.abc import Callable, Generator
 import httpx
 
 from ._errors import AuthenticationError, InvalidResponseError
-from ._http import SECRET_FILTER, error_from_response, invalid_response
+from ._redact import SECRET_FILTER
+from ._responses import error_from_response, invalid_response
 
 __all__ = ["TokenAuth"]
 

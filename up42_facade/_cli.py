@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ._archive_rules import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_TOTAL_SIZE
 from ._errors import (
     AuthenticationError,
     ConfigurationError,
@@ -83,6 +84,24 @@ BaseUrl = Annotated[
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Folder to write into.")]
+Timeout = Annotated[
+    float | None,
+    typer.Option(
+        help="Seconds without an answer (or, downloading, without a byte) before a connection "
+        "counts as dropped and is tried again. [default: 60]",
+        min=0.001,
+        show_default=False,
+    ),
+]
+MaxAttempts = Annotated[
+    int | None,
+    typer.Option(
+        help="Requests in all (the first one and every retry or resume) before giving up. "
+        "[default: 5]",
+        min=1,
+        show_default=False,
+    ),
+]
 
 
 def _fail(code: int, message: str) -> NoReturn:
@@ -120,7 +139,8 @@ def _errors_as_exit_codes() -> Iterator[None]:
 
 
 def _open_job(job_id: str, config: Path | None, base_url: str | None) -> Job:
-    from ._session import authenticate, check_uuid
+    from ._session import check_uuid
+    from ._up42 import authenticate
 
     check_uuid(job_id, "job_id")  # before any request, even the token
     session = authenticate(cfg_file=config, base_url=base_url)
@@ -136,7 +156,7 @@ def _command(body: Callable[[], None]) -> None:
         try:
             body()
         finally:
-            from ._session import close_last_session
+            from ._up42 import close_last_session
 
             close_last_session()
 
@@ -249,15 +269,37 @@ def download(
     as_json: AsJson = False,
     output: Output = None,
     unpack: Annotated[bool, typer.Option(help="Unpack the archive.")] = True,
+    integrity: Annotated[
+        str,
+        typer.Option(
+            help="What the download is checked against: auto (crc32c, else md5, and the "
+            "size), all (every hash storage announces; slower) or size.",
+        ),
+    ] = "auto",
+    timeout: Timeout = None,
+    max_attempts: MaxAttempts = None,
+    max_members: Annotated[
+        int, typer.Option(help="Refuse archives with more members than this.", min=1)
+    ] = DEFAULT_MAX_MEMBERS,
+    max_total_size: Annotated[
+        int,
+        typer.Option(help="Refuse archives that unpack to more bytes than this.", min=0),
+    ] = DEFAULT_MAX_TOTAL_SIZE,
 ) -> None:
-    """Download (and unpack) the job's results, with a progress bar."""
+    """Download (and unpack) the job's results, verified, with a progress bar."""
 
     def body() -> None:
         job = _open_job(job_id, config, base_url)
-        with _transfer_progress(f"results of {job_id[:8]}", enabled=not as_json) as progress:
-            files = job.download_results(
-                output_directory=output, unpacking=unpack, progress=progress, show_progress=False
-            )
+        files = job.download_results(
+            output_directory=output,
+            unpacking=unpack,
+            show_progress=_shows_progress(as_json),
+            integrity=integrity,  # type: ignore[arg-type] # checked by DownloadOptions
+            timeout=timeout,
+            max_attempts=max_attempts,
+            max_members=max_members,
+            max_total_size=max_total_size,
+        )
         _report_files(files, as_json)
 
     _command(body)
@@ -270,13 +312,19 @@ def quicklooks(
     base_url: BaseUrl = None,
     as_json: AsJson = False,
     output: Output = None,
+    timeout: Timeout = None,
+    max_attempts: MaxAttempts = None,
 ) -> None:
     """Download the quicklook images of the job's data task, with a progress bar."""
 
     def body() -> None:
         job = _open_job(job_id, config, base_url)
-        with _transfer_progress("quicklooks", enabled=not as_json) as progress:
-            files = job.download_quicklooks(output_directory=output, progress=progress)
+        files = job.download_quicklooks(
+            output_directory=output,
+            show_progress=_shows_progress(as_json),
+            timeout=timeout,
+            max_attempts=max_attempts,
+        )
         _report_files(files, as_json)
 
     _command(body)
@@ -367,37 +415,9 @@ def _report_files(files: list[str], as_json: bool) -> None:
         out.print(f"  {path}", highlight=False)
 
 
-@contextmanager
-def _transfer_progress(
-    label: str, *, enabled: bool
-) -> Iterator[Callable[[int, int | None], None] | None]:
-    """A rich progress bar (bytes, rate, ETA) on a terminal; nothing otherwise."""
-    if not enabled or not err.is_terminal:
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-    ) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
+def _shows_progress(as_json: bool) -> bool:
+    """A progress bar on a terminal, never with --json (stdout holds only the document)."""
+    return not as_json and err.is_terminal
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -13,22 +14,23 @@ from uuid import UUID
 from ._errors import (
     APIError,
     AuthenticationError,
-    JobCancelledError,
     JobFailedError,
     JobTimeoutError,
     NotFoundError,
     Up42Error,
 )
+from ._integrity import DEFAULT_INTEGRITY, IntegrityMode
 from ._jobtask import JobTask
-from ._outputs import Outputs, default_directory, read_json
-from ._status import CANCELLED_STATUSES, FAILED_STATUSES, JobStatus
+from ._options import DownloadOptions
+from ._outputs import Operation, Outputs
+from ._paths import default_directory
+from ._status import CANCELLED_STATUSES, JobStatus, ended_badly
 
 if TYPE_CHECKING:
     from up42_jobs_client.models import Job as JobModel
-    from up42_jobs_client.types import Response
 
-    from ._session import Up42
-    from ._transfers import ProgressCallback
+    from ._progress import ProgressCallback
+    from ._session import Session
 
 __all__ = ["Job"]
 
@@ -63,7 +65,7 @@ class Job(Outputs):
 
     def __init__(
         self,
-        auth: Up42,
+        auth: Session,
         project_id: str,
         job_id: str,
         job_info: dict[str, Any] | None = None,
@@ -93,9 +95,10 @@ class Job(Outputs):
         response = self.auth.call(
             get_job.sync_detailed, project_id=UUID(self.project_id), job_id=UUID(self.job_id)
         )
-        # On a success status the generated parser yields nothing but a JobEnvelope.
+        # On a success status the generated parser yields nothing but a JobEnvelope, so the
+        # body is JSON: it parsed.
         envelope = cast(JobEnvelope, response.parsed)
-        data = read_json(response)["data"]
+        data = json.loads(response.content)["data"]
         return data, envelope.data
 
     @property
@@ -169,19 +172,12 @@ class Job(Outputs):
             if status == JobStatus.SUCCEEDED:
                 LOGGER.info("Job finished successfully! - %s", self.job_id)
                 return status
-            if status in FAILED_STATUSES:
-                if print_logs:
+            error = ended_badly(self.job_id, status)
+            if error is not None:
+                if isinstance(error, JobFailedError) and print_logs:
                     LOGGER.error("Job %s ended %s; task logs follow", self.job_id, status)
                     self.get_logs(as_print=True)
-                raise JobFailedError(
-                    f"job {self.job_id} ended {status}; see its task logs (get_logs)",
-                    job_id=self.job_id,
-                    status=status,
-                )
-            if status in CANCELLED_STATUSES:
-                raise JobCancelledError(
-                    f"job {self.job_id} was cancelled ({status})", job_id=self.job_id, status=status
-                )
+                raise error
             if not JobStatus.is_known(status) and status not in unknown_seen:
                 unknown_seen.add(status)
                 LOGGER.warning(
@@ -240,12 +236,11 @@ class Job(Outputs):
         """
         from up42_jobs_client.api.tasks import list_job_tasks
 
-        response = self.auth.call(
+        tasks: list[dict[str, Any]] = self.auth.call_json(
             list_job_tasks.sync_detailed,
             project_id=UUID(self.project_id),
             job_id=UUID(self.job_id),
-        )
-        tasks: list[dict[str, Any]] = read_json(response)["data"]
+        )["data"]
         if return_json:
             return tasks
         return [
@@ -295,14 +290,18 @@ class Job(Outputs):
 
     # -- results -------------------------------------------------------------------------
 
-    def _results_response(self) -> Response[Any]:
+    def _ids(self) -> dict[str, UUID]:
+        return {"project_id": UUID(self.project_id), "job_id": UUID(self.job_id)}
+
+    def _results_operation(self) -> Operation:
         from up42_jobs_client.api.outputs import get_job_results_json
 
-        return self.auth.call(
-            get_job_results_json.sync_detailed,
-            project_id=UUID(self.project_id),
-            job_id=UUID(self.job_id),
-        )
+        return get_job_results_json.sync_detailed, self._ids()
+
+    def _download_operation(self) -> Operation:
+        from up42_jobs_client.api.downloads import get_job_download_url
+
+        return get_job_download_url.sync_detailed, self._ids()
 
     def get_jobtasks_results_json(self) -> dict[str, dict[str, Any]]:
         """``{task_id: FeatureCollection}`` for every task of the job."""
@@ -312,23 +311,8 @@ class Job(Outputs):
         """The credits the job used: ``{"creditsUsed": n}``."""
         from up42_jobs_client.api.credits_ import get_job_credits
 
-        response = self.auth.call(
-            get_job_credits.sync_detailed,
-            project_id=UUID(self.project_id),
-            job_id=UUID(self.job_id),
-        )
-        return {"creditsUsed": read_json(response)["data"]["creditsUsed"]}
-
-    def _download_url(self) -> str:
-        from up42_jobs_client.api.downloads import get_job_download_url
-
-        response = self.auth.call(
-            get_job_download_url.sync_detailed,
-            project_id=UUID(self.project_id),
-            job_id=UUID(self.job_id),
-        )
-        url: str = read_json(response)["data"]["url"]
-        return url
+        data = self.auth.call_json(get_job_credits.sync_detailed, **self._ids())["data"]
+        return {"creditsUsed": data["creditsUsed"]}
 
     def upload_results_to_bucket(
         self,
@@ -337,6 +321,10 @@ class Job(Outputs):
         folder: str,
         extension: str = ".tgz",
         version: str = "v0",
+        *,
+        integrity: IntegrityMode = DEFAULT_INTEGRITY,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
     ) -> None:
         """Stream the results archive into the blob ``{version}/{folder}/{job_id}{extension}``.
 
@@ -345,15 +333,26 @@ class Job(Outputs):
         classic SDK joined it (empty parts and doubled slashes collapse). ``gs_client`` is
         accepted for compatibility; the bucket's own client uploads.
 
+        Args:
+            gs_client: Ignored (the classic SDK's signature).
+            bucket: A ``google.cloud.storage.Bucket``.
+            folder: The blob's folder.
+            extension: The blob name's extension.
+            version: The blob name's first folder.
+            integrity: As for ``download_results``.
+            timeout: As for ``download_results``.
+            max_attempts: As for ``download_results``.
+
         Raises:
             DownloadError: The download failed (``IntegrityError`` when the bytes did not verify).
             ConfigurationError: google-cloud-storage is older than 3.0.
         """
-        from ._transfers import stream_to_blob
+        from ._upload import stream_to_blob
 
         del gs_client
+        options = DownloadOptions(integrity=integrity, timeout=timeout, max_attempts=max_attempts)
         blob = bucket.blob(str(PurePosixPath(version, folder, f"{self.job_id}{extension}")))
-        stream_to_blob(self._download_url, blob)
+        stream_to_blob(self._download_url, blob, settings=self.auth.transfers, options=options)
         LOGGER.info("Uploaded results of job %s to %s", self.job_id, blob.name)
 
     def download_quicklooks(
@@ -361,12 +360,18 @@ class Job(Outputs):
         output_directory: str | Path | None = None,
         *,
         progress: ProgressCallback | None = None,
+        show_progress: bool | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
     ) -> list[str]:
         """Download the quicklooks of the job's data task (its first task).
 
         Args:
             output_directory: Where to put them; default as for ``download_results``.
             progress: Called with ``(bytes written so far, None)`` after each image.
+            show_progress: Show a progress bar (default: when stderr is a terminal).
+            timeout: Seconds to wait for each answer (default: the session's ``read_timeout``).
+            max_attempts: Attempts per image (default: the session's ``RetryPolicy``).
 
         Returns:
             The paths of the images, named ``quicklook_<name>``.
@@ -376,7 +381,11 @@ class Job(Outputs):
             raise Up42Error(f"job {self.job_id} has no tasks, so no quicklooks")
         directory = Path(output_directory) if output_directory else self._default_directory()
         self.quicklooks = tasks[0].download_quicklooks(
-            output_directory=directory, progress=progress
+            output_directory=directory,
+            progress=progress,
+            show_progress=show_progress,
+            timeout=timeout,
+            max_attempts=max_attempts,
         )
         return self.quicklooks
 

@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ._errors import NotFoundError
-from ._outputs import Outputs, default_directory, read_json
+from ._files import write_atomically
+from ._outputs import Operation, Outputs
+from ._paths import default_directory
+from ._progress import progress_reporter
+from ._transport import call_options
 
 if TYPE_CHECKING:
-    from up42_jobs_client.types import Response
-
-    from ._session import Up42
-    from ._transfers import ProgressCallback
+    from ._progress import ProgressCallback
+    from ._session import Session
 
 __all__ = ["JobTask"]
 
@@ -40,7 +42,7 @@ class JobTask(Outputs):
 
     def __init__(
         self,
-        auth: Up42,
+        auth: Session,
         project_id: str,
         job_id: str,
         jobtask_id: str,
@@ -81,12 +83,11 @@ class JobTask(Outputs):
         """
         from up42_jobs_client.api.tasks import list_job_tasks
 
-        response = self.auth.call(
+        tasks: list[dict[str, Any]] = self.auth.call_json(
             list_job_tasks.sync_detailed,
             project_id=UUID(self.project_id),
             job_id=UUID(self.job_id),
-        )
-        tasks: list[dict[str, Any]] = read_json(response)["data"]
+        )["data"]
         for task in tasks:
             if task.get("id") == self.jobtask_id:
                 self._info = task
@@ -98,58 +99,68 @@ class JobTask(Outputs):
             method="GET",
         )
 
-    def _results_response(self) -> Response[Any]:
+    def _results_operation(self) -> Operation:
         from up42_jobs_client.api.outputs import get_task_results_json
 
-        return self.auth.call(get_task_results_json.sync_detailed, **self._ids())
+        return get_task_results_json.sync_detailed, self._ids()
 
-    def _download_url(self) -> str:
+    def _download_operation(self) -> Operation:
         from up42_jobs_client.api.downloads import get_task_download_url
 
-        response = self.auth.call(get_task_download_url.sync_detailed, **self._ids())
-        url: str = read_json(response)["data"]["url"]
-        return url
+        return get_task_download_url.sync_detailed, self._ids()
 
     def download_quicklooks(
         self,
         output_directory: str | Path | None = None,
         *,
         progress: ProgressCallback | None = None,
+        show_progress: bool | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
     ) -> list[str]:
         """Download the task's quicklook images as ``quicklook_<name>`` files.
+
+        Each image is written whole or not at all. Quicklooks come from the API, not from
+        storage, and carry no hash: their size is what the API announces.
 
         Args:
             output_directory: Default ``project_<id>/job_<id>`` under the cwd (the job's
                 folder, as in the classic SDK: only the data task has quicklooks).
             progress: Called with ``(bytes written so far, None)`` after each image.
+            show_progress: Show a progress bar (default: when stderr is a terminal).
+            timeout: Seconds to wait for each answer (default: the session's ``read_timeout``).
+            max_attempts: Attempts per image (default: the session's ``RetryPolicy``).
 
         Returns:
             The paths of the images written.
         """
         from up42_jobs_client.api.outputs import get_task_quicklook, list_task_quicklooks
 
-        from ._download import write_atomically
-
         directory = (
             Path(output_directory)
             if output_directory
             else default_directory(self.project_id, self.job_id)
         )
-        names: list[str] = read_json(
-            self.auth.call(list_task_quicklooks.sync_detailed, **self._ids())
-        )["data"]
-        directory.mkdir(parents=True, exist_ok=True)
         paths = []
-        written = 0
-        for name in names:
-            response = self.auth.call(get_task_quicklook.sync_detailed, **self._ids(), name=name)
-            # The name comes from the server: keep only its last component.
-            path = directory / f"quicklook_{Path(name).name}"
-            write_atomically(path, response.content)
-            paths.append(str(path))
-            written += len(response.content)
-            if progress is not None:
-                progress(written, None)
+        with (
+            call_options(timeout=timeout, max_attempts=max_attempts),
+            progress_reporter(progress, show_progress, "quicklooks") as report,
+        ):
+            names: list[str] = self.auth.call_json(
+                list_task_quicklooks.sync_detailed, **self._ids()
+            )["data"]
+            directory.mkdir(parents=True, exist_ok=True)
+            written = 0
+            for name in names:
+                response = self.auth.call(
+                    get_task_quicklook.sync_detailed, **self._ids(), name=name
+                )
+                # The name comes from the server: keep only its last component.
+                path = directory / f"quicklook_{Path(name).name}"
+                write_atomically(path, response.content)
+                paths.append(str(path))
+                written += len(response.content)
+                report(written, None)
         LOGGER.info("Downloaded %d quicklooks of task %s", len(paths), self.jobtask_id)
         self.quicklooks = paths
         return paths

@@ -2,66 +2,56 @@
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._http import invalid_response
+from ._archive_rules import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_TOTAL_SIZE
+from ._integrity import DEFAULT_INTEGRITY, IntegrityMode
+from ._options import DownloadOptions
 from ._viz import VizMixin
 
 if TYPE_CHECKING:
     import geopandas
     from up42_jobs_client.types import Response
 
-    from ._session import Up42
-    from ._transfers import ProgressCallback
+    from ._progress import ProgressCallback
+    from ._session import Session
 
-__all__ = ["Outputs", "default_directory", "read_json"]
+__all__ = ["Outputs"]
 
 LOGGER = logging.getLogger("up42_facade")
 
-
-def default_directory(project_id: str, job_id: str, *parts: str) -> Path:
-    """The classic SDK's download folder: ``project_<id>/job_<id>[/...]`` under the cwd."""
-    return Path.cwd().joinpath(f"project_{project_id}", f"job_{job_id}", *parts)
-
-
-def read_json(response: Response[Any]) -> Any:
-    """The JSON body of a successful generated response, as plain Python data.
-
-    Raises:
-        InvalidResponseError: The body is not JSON (the spec allows nothing else here).
-    """
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        from ._session import _LAST_RESPONSE
-
-        raw = _LAST_RESPONSE.get()
-        if raw is None:
-            raise
-        raise invalid_response(raw, "the body is not valid JSON") from None
+Operation = tuple[Callable[..., "Response[Any]"], dict[str, Any]]
+"""A generated ``sync_detailed`` function and its arguments (without ``client``)."""
 
 
 class Outputs(VizMixin):
     """The results members of ``Job`` and ``JobTask``; each says where its outputs live.
 
-    Subclasses provide ``_results_response`` (the ``data-json`` answer), ``_download_url``
-    (a fresh signed URL) and ``_default_directory`` (the classic SDK's folder).
+    Subclasses say which generated operations give their ``data-json`` answer
+    (``_results_operation``) and their signed URL (``_download_operation``), and where
+    their files go by default (``_default_directory``).
     """
 
-    auth: Up42
+    auth: Session
     project_id: str
     job_id: str
     results: list[str] | None
     quicklooks: list[str] | None
 
-    def _results_response(self) -> Response[Any]:
+    def _results_operation(self) -> Operation:
+        raise NotImplementedError
+
+    def _download_operation(self) -> Operation:
         raise NotImplementedError
 
     def _download_url(self) -> str:
-        raise NotImplementedError
+        """A fresh signed URL of the results archive."""
+        operation, kwargs = self._download_operation()
+        url: str = self.auth.call_json(operation, **kwargs)["data"]["url"]
+        return url
 
     def _default_directory(self) -> Path:
         raise NotImplementedError
@@ -80,12 +70,12 @@ class Outputs(VizMixin):
             as_dataframe: Return a GeoDataFrame (geometry plus one column per property),
                 built from the raw bytes with vectorised readers.
         """
-        response = self._results_response()
+        operation, kwargs = self._results_operation()
         if as_dataframe:
             from ._results import feature_collection_to_geodataframe
 
-            return feature_collection_to_geodataframe(response.content)
-        collection: dict[str, Any] = read_json(response)
+            return feature_collection_to_geodataframe(self.auth.call(operation, **kwargs).content)
+        collection: dict[str, Any] = self.auth.call_json(operation, **kwargs)
         return collection
 
     def download_results(
@@ -95,6 +85,11 @@ class Outputs(VizMixin):
         *,
         progress: ProgressCallback | None = None,
         show_progress: bool | None = None,
+        integrity: IntegrityMode = DEFAULT_INTEGRITY,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+        max_members: int = DEFAULT_MAX_MEMBERS,
+        max_total_size: int = DEFAULT_MAX_TOTAL_SIZE,
     ) -> list[str]:
         """Download the results archive and unpack it (verified, resumable, safe).
 
@@ -105,22 +100,42 @@ class Outputs(VizMixin):
                 False the archive is kept under the name the server gives.
             progress: Called with ``(bytes done, bytes total or None)`` as bytes arrive.
             show_progress: Show a progress bar (default: when stderr is a terminal).
+            integrity: What the bytes are checked against: ``"auto"`` (crc32c when storage
+                announces it, else md5; and the size), ``"all"`` (every announced hash,
+                slower) or ``"size"``. Not TLS: that is the session's ``verify``.
+            timeout: Seconds without a byte before a connection counts as dropped and is
+                resumed (default: the session's ``read_timeout``).
+            max_attempts: Requests in all (the first plus resumes) before giving up
+                (default: the session's ``RetryPolicy.max_attempts``).
+            max_members: Refuse archives with more members than this.
+            max_total_size: Refuse archives that unpack to more bytes than this.
 
         Returns:
             The paths of the regular files written; also kept in ``results``.
 
         Raises:
             DownloadError: The download failed (``IntegrityError`` when the bytes did not verify).
-            UnsafeArchiveError: The archive has a member that would escape the folder.
+            UnsafeArchiveError: The archive has a member that would escape the folder, or is
+                over ``max_members`` or ``max_total_size``.
+            ConfigurationError: An option is out of range, or the proxy cannot be used.
         """
-        from ._transfers import download_results
+        from ._download import download_results
 
+        options = DownloadOptions(
+            integrity=integrity,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            max_members=max_members,
+            max_total_size=max_total_size,
+        )
         directory = Path(output_directory) if output_directory else self._default_directory()
         LOGGER.info("Downloading results of job %s to %s", self.job_id, directory)
         self.results = download_results(
             self._download_url,
             directory,
             unpacking=unpacking,
+            settings=self.auth.transfers,
+            options=options,
             progress=progress,
             show_progress=show_progress,
         )

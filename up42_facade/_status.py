@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["CANCELLED_STATUSES", "FAILED_STATUSES", "TERMINAL_STATUSES", "JobStatus"]
+from ._errors import JobCancelledError, JobError, JobFailedError
+
+__all__ = [
+    "CANCELLED_STATUSES",
+    "FAILED_STATUSES",
+    "TERMINAL_STATUSES",
+    "JobStatus",
+    "ended_badly",
+]
 
 
 class JobStatus(StrEnum):
@@ -43,3 +51,27 @@ class JobStatus(StrEnum):
 FAILED_STATUSES = frozenset({JobStatus.FAILED, JobStatus.ERROR})
 CANCELLED_STATUSES = frozenset({JobStatus.CANCELLED, JobStatus.CANCELLING})
 TERMINAL_STATUSES = FAILED_STATUSES | CANCELLED_STATUSES | {JobStatus.SUCCEEDED}
+
+
+def ended_badly(job_id: str, status: str) -> JobError | None:
+    """The error ``track_status`` raises for a job in ``status``, or None if it may go on.
+
+    Args:
+        job_id: The job's id (named in the message).
+        status: The status just polled.
+
+    Returns:
+        ``JobFailedError`` for FAILED and ERROR, ``JobCancelledError`` for CANCELLED and
+        CANCELLING, None for every other status (SUCCEEDED and unknown ones included).
+    """
+    if status in FAILED_STATUSES:
+        return JobFailedError(
+            f"job {job_id} ended {status}; see its task logs (get_logs)",
+            job_id=job_id,
+            status=status,
+        )
+    if status in CANCELLED_STATUSES:
+        return JobCancelledError(
+            f"job {job_id} was cancelled ({status})", job_id=job_id, status=status
+        )
+    return None

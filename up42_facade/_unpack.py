@@ -19,9 +19,7 @@ import contextlib
 import gzip
 import logging
 import os
-import re
 import shutil
-import stat
 import tarfile
 import tempfile
 import zipfile
@@ -30,38 +28,26 @@ from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import IO, Protocol
 
+from ._archive_rules import (
+    DEFAULT_MAX_MEMBERS,
+    DEFAULT_MAX_TOTAL_SIZE,
+    HEAD_SIZE,
+    RESERVED_PREFIX,
+    ArchiveBudget,
+    is_zip,
+    member_path,
+    tar_kind,
+    zip_kind,
+)
 from ._errors import DownloadError, UnsafeArchiveError
 
-__all__ = [
-    "DEFAULT_MAX_MEMBERS",
-    "DEFAULT_MAX_TOTAL_SIZE",
-    "HEAD_SIZE",
-    "RESERVED_PREFIX",
-    "ArchiveReader",
-    "Staging",
-    "is_zip",
-    "unpack_archive",
-]
+__all__ = ["ArchiveReader", "Staging", "unpack_archive"]
 
 LOGGER = logging.getLogger("up42_facade")
 
-#: A results archive holds data.json plus a few files per feature; 100,000 members is far
-#: above any real one, and far below what it takes to exhaust inodes or time.
-DEFAULT_MAX_MEMBERS = 100_000
-#: 64 GiB unpacked: above the largest UP42 deliveries (a few GB of imagery per job), low
-#: enough that a decompression bomb stops long before it fills a usual disk.
-DEFAULT_MAX_TOTAL_SIZE = 64 * 1024**3
-#: Names of the temporary files and folders this package makes inside a target folder;
-#: archive members may not use it at the top level (they could replace the staging folder).
-RESERVED_PREFIX = ".up42-"
 #: Bytes copied per read while unpacking: 1 MiB keeps Python's per-call cost negligible
 #: against the copy itself (tarfile's own 16 KiB is several times slower on big files).
 COPY_SIZE = 1 << 20
-#: What opens a zip archive (a local file header; an empty archive starts with its end record).
-ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-#: Bytes a streaming reader must have before the format is chosen: tarfile's "r|*" looks
-#: at its first read only (one 512-byte block), so it must not be a short one.
-HEAD_SIZE = tarfile.BLOCKSIZE
 #: Errors the tar, gzip, bz2, lzma and zip readers raise on damaged or truncated input.
 DAMAGED_ERRORS: tuple[type[Exception], ...] = (
     tarfile.TarError,
@@ -80,8 +66,6 @@ _O_FLAGS = (
     | getattr(os, "O_BINARY", 0)
     | getattr(os, "O_CLOEXEC", 0)
 )
-_DRIVE = re.compile(r"^[A-Za-z]:")
-_SEPARATORS = re.compile(r"[/\\]")
 
 
 class ArchiveReader(Protocol):
@@ -90,82 +74,6 @@ class ArchiveReader(Protocol):
     def read(self, size: int = -1, /) -> bytes:
         """Up to ``size`` bytes; ``b""`` at the end."""
         ...
-
-
-def is_zip(head: bytes) -> bool:
-    """Whether the first bytes of an archive are a zip's.
-
-    Args:
-        head: The first bytes of the archive (4 are enough).
-
-    Returns:
-        True for a zip archive; anything else is left to the tar reader.
-    """
-    return head.startswith(ZIP_MAGIC)
-
-
-def member_path(name: str) -> PurePosixPath | None:
-    """Where an archive member goes, relative to the target, with a leading ``output/`` dropped.
-
-    Args:
-        name: The member's name as stored in the archive.
-
-    Returns:
-        The relative path, or None for the ``output`` folder itself (nothing to create).
-
-    Raises:
-        UnsafeArchiveError: The name is absolute, has a ``..`` component or a NUL byte, or
-            uses the prefix of this package's temporary files.
-    """
-    if "\x00" in name:
-        raise UnsafeArchiveError(f"archive member {name!r} has a NUL byte in its name", member=name)
-    if name.startswith(("/", "\\")) or _DRIVE.match(name):
-        raise UnsafeArchiveError(
-            f"archive member {name!r} has an absolute name; refusing to unpack it", member=name
-        )
-    # Backslashes count as separators too: zip files made on Windows use them.
-    parts = [part for part in _SEPARATORS.split(name) if part not in ("", ".")]
-    if ".." in parts:
-        raise UnsafeArchiveError(
-            f"archive member {name!r} has '..' in its name; refusing to unpack it", member=name
-        )
-    if parts and parts[0] == "output":
-        parts = parts[1:]
-    if not parts:
-        return None
-    if parts[0].startswith(RESERVED_PREFIX):
-        raise UnsafeArchiveError(
-            f"archive member {name!r} uses the reserved prefix {RESERVED_PREFIX!r}", member=name
-        )
-    return PurePosixPath(*parts)
-
-
-def _tar_kind(member: tarfile.TarInfo) -> str:
-    """What a tar member that is neither a file nor a folder is, for the error message."""
-    if member.issym():
-        return f"a symbolic link (to {member.linkname!r})"
-    if member.islnk():
-        return f"a hard link (to {member.linkname!r})"
-    if member.ischr() or member.isblk():
-        return "a device file"
-    if member.isfifo():
-        return "a FIFO"
-    return "not a regular file or folder"
-
-
-def _zip_kind(info: zipfile.ZipInfo) -> str | None:
-    """None for a zip member that is a plain file or folder, else what it is."""
-    mode = info.external_attr >> 16
-    # Many zip writers set permission bits only, without a file type: a plain file.
-    if not stat.S_IFMT(mode) or stat.S_ISREG(mode) or stat.S_ISDIR(mode):
-        return None
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device file"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    return "not a regular file or folder"
 
 
 class Staging:
@@ -193,21 +101,16 @@ class Staging:
         max_members: int = DEFAULT_MAX_MEMBERS,
         max_total_size: int = DEFAULT_MAX_TOTAL_SIZE,
     ) -> None:
-        if max_members < 1 or max_total_size < 0:
-            raise ValueError("max_members must be >= 1 and max_total_size >= 0")
+        self.budget = ArchiveBudget(max_members=max_members, max_total_size=max_total_size)
         try:
             target.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DownloadError(f"cannot use {target} as the download folder: {exc}") from exc
         self.target = target
-        self.max_members = max_members
-        self.max_total_size = max_total_size
         self.path = Path(tempfile.mkdtemp(prefix=f"{RESERVED_PREFIX}unpack-", dir=target))
         self.root = self.path / "root"
         self.root.mkdir()
         self._files: dict[PurePosixPath, None] = {}
-        self._members = 0
-        self._total = 0
 
     def __enter__(self) -> Staging:
         return self
@@ -229,31 +132,7 @@ class Staging:
         shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir()
         self._files.clear()
-        self._members = 0
-        self._total = 0
-
-    # -- checks shared by both formats -------------------------------------------------------
-
-    def _count(self, name: str) -> None:
-        self._members += 1
-        if self._members > self.max_members:
-            raise UnsafeArchiveError(
-                f"the archive has more than {self.max_members} members (at {name!r}); "
-                "refusing it as a possible decompression bomb (see max_members)",
-                member=name,
-            )
-
-    def _reserve(self, name: str, size: int) -> None:
-        if self._total + size > self.max_total_size:
-            raise self._too_big(name)
-        self._total += size
-
-    def _too_big(self, name: str) -> UnsafeArchiveError:
-        return UnsafeArchiveError(
-            f"the archive unpacks to more than {self.max_total_size} bytes (at {name!r}); "
-            "refusing it as a possible decompression bomb (see max_total_size)",
-            member=name,
-        )
+        self.budget.reset()
 
     def _make_dir(self, name: str, rel: PurePosixPath) -> None:
         try:
@@ -325,10 +204,10 @@ class Staging:
 
     def _extract_tar_member(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         name = member.name
-        self._count(name)
+        self.budget.count(name)
         if not (member.isreg() or member.isdir()):
             raise UnsafeArchiveError(
-                f"archive member {name!r} is {_tar_kind(member)}; only regular files and "
+                f"archive member {name!r} is {tar_kind(member)}; only regular files and "
                 "folders are unpacked",
                 member=name,
             )
@@ -346,7 +225,7 @@ class Staging:
         if member.isdir():
             self._make_dir(name, rel)
             return
-        self._reserve(name, member.size)
+        self.budget.reserve(name, member.size)
         source = tar.extractfile(member)
         if source is None:  # pragma: no cover - isreg() members always have data
             raise DownloadError(f"archive member {name!r} has no data")
@@ -376,8 +255,8 @@ class Staging:
                 declared = 0
                 for info in zipped.infolist():
                     name = info.filename
-                    self._count(name)
-                    kind = _zip_kind(info)
+                    self.budget.count(name)
+                    kind = zip_kind(info)
                     if kind is not None:
                         raise UnsafeArchiveError(
                             f"archive member {name!r} is {kind}; only regular files and "
@@ -387,15 +266,15 @@ class Staging:
                     rel = member_path(name)
                     if not info.is_dir():
                         declared += info.file_size
-                        if declared > self.max_total_size:
-                            raise self._too_big(name)
+                        if declared > self.budget.max_total_size:
+                            raise self.budget.too_big(name)
                     if rel is not None:
                         plan.append((info, rel))
                 for info, rel in plan:
                     if info.is_dir():
                         self._make_dir(info.filename, rel)
                         continue
-                    self._reserve(info.filename, info.file_size)
+                    self.budget.reserve(info.filename, info.file_size)
                     with zipped.open(info) as source:
                         self._write_file(info.filename, rel, source, info.file_size)
         except (UnsafeArchiveError, DownloadError):

@@ -668,6 +668,6 @@ def _save_map(fmap: folium.Map, target: Path) -> None:
         target = target / MAP_HTML_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
     html = fmap.get_root().render()
-    from ._download import write_atomically
+    from ._files import write_atomically
 
     write_atomically(target, html.encode("utf-8"))

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 import up42_facade as up42
-from up42_facade import _http
+from up42_facade import _transport
 from up42_sandbox import Sandbox
 
 from .conftest import Connect, RecordingSleep, api_requests, files_under
@@ -112,7 +112,7 @@ class _HighestJitter(random.Random):
 def test_five_503s_in_a_row_are_retried_with_growing_waits_and_the_last_error_surfaces(
     sandbox: Sandbox, connect: Connect, monkeypatch: pytest.MonkeyPatch, workdir: Path
 ) -> None:
-    monkeypatch.setattr(_http, "random", types.SimpleNamespace(Random=_HighestJitter))
+    monkeypatch.setattr(_transport, "random", types.SimpleNamespace(Random=_HighestJitter))
     sleep = RecordingSleep(real=None)
     policy = up42.RetryPolicy(max_attempts=5, backoff_base=0.02, backoff_cap=1.0, deadline=10.0)
     job = running_job(sandbox, connect(sleep=sleep, retry=policy))

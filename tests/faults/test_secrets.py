@@ -115,7 +115,7 @@ def test_no_key_token_or_signature_appears_anywhere_in_a_full_run_at_debug(
         assert job.download_quicklooks(workdir / "quicklooks")
         job.get_credits()
         tasks = job.get_jobtasks()
-        reprs += [repr(job), str(job), repr(session), str(session), repr(session.auth)]
+        reprs += [repr(job), str(job), repr(session), str(session), repr(session.tokens)]
         reprs += [repr(task) for task in tasks]
 
         # Every kind of error a user can meet, each kept for its message.

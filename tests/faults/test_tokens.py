@@ -107,7 +107,7 @@ def test_a_token_that_expires_mid_track_status_is_renewed_once_and_tracking_goes
     assert len(seen) > 2
     assert token_posts(sandbox) == [200]
     assert unauthorized(sandbox) == 1
-    assert session.auth.renewals == 2
+    assert session.tokens.renewals == 2
 
 
 def test_concurrent_401s_renew_the_token_once(sandbox: Sandbox, connect: Connect) -> None:

@@ -73,7 +73,7 @@ def test_an_expired_token_is_renewed_once_and_the_call_sent_again(
     job = session.initialize_job(target.job_id("succeeded"))
     target.expire_tokens()
     assert job.status == "SUCCEEDED"
-    assert session.auth.renewals == 2
+    assert session.tokens.renewals == 2
     job_id = job.job_id
     assert statuses(vcr) == [
         ("POST token", 200),

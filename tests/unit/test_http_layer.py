@@ -17,14 +17,10 @@ from up42_facade import (
     RetryPolicy,
     ServerError,
 )
-from up42_facade._http import (
-    SECRET_FILTER,
-    RetryTransport,
-    error_from_response,
-    install_secret_filter,
-    parse_retry_after,
-)
-from up42_facade._transfers import redact_url
+from up42_facade._redact import SECRET_FILTER, install_secret_filter, redact_url
+from up42_facade._responses import error_from_response
+from up42_facade._retry import parse_retry_after
+from up42_facade._transport import RetryTransport
 
 
 class FakeClock:

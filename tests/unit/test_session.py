@@ -177,7 +177,7 @@ def test_a_json_body_of_the_wrong_shape_becomes_invalid_response_error(api: Fake
 def test_no_secret_in_reprs(api: FakeAPI) -> None:
     session = session_for(api)
     job = session.initialize_job(JOB)
-    shown = " ".join([repr(session), str(session), repr(session.auth), repr(job)])
+    shown = " ".join([repr(session), str(session), repr(session.tokens), repr(job)])
     assert KEY not in shown
     assert "token-1" not in shown
 

@@ -1,0 +1,52 @@
+"""The options of a download, checked once, shared by both front doors and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._archive_rules import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_TOTAL_SIZE
+from ._errors import ConfigurationError
+from ._integrity import DEFAULT_INTEGRITY, INTEGRITY_MODES, IntegrityMode
+
+__all__ = ["DownloadOptions"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DownloadOptions:
+    """How one download behaves; every field is a keyword of ``download_results``.
+
+    Attributes:
+        integrity: What the bytes are checked against: ``"auto"`` (crc32c, else md5, and
+            the size), ``"all"`` (every announced hash) or ``"size"``.
+        timeout: Seconds without a byte before a connection counts as dropped and is
+            resumed; None takes the session's ``read_timeout``.
+        max_attempts: Requests per download (the first one and every resume) before giving
+            up; None takes the session's ``RetryPolicy.max_attempts``.
+        max_members: Refuse archives with more members than this.
+        max_total_size: Refuse archives that unpack to more bytes than this.
+
+    Raises:
+        ConfigurationError: A value is out of range.
+    """
+
+    integrity: IntegrityMode = DEFAULT_INTEGRITY
+    timeout: float | None = None
+    max_attempts: int | None = None
+    max_members: int = DEFAULT_MAX_MEMBERS
+    max_total_size: int = DEFAULT_MAX_TOTAL_SIZE
+
+    def __post_init__(self) -> None:
+        if self.integrity not in INTEGRITY_MODES:
+            raise ConfigurationError(
+                f"integrity must be one of {', '.join(INTEGRITY_MODES)}, not {self.integrity!r}"
+            )
+        if self.timeout is not None and not self.timeout > 0:
+            raise ConfigurationError(
+                f"timeout must be a number of seconds > 0, not {self.timeout!r}"
+            )
+        if self.max_attempts is not None and self.max_attempts < 1:
+            raise ConfigurationError(f"max_attempts must be >= 1, not {self.max_attempts!r}")
+        if self.max_members < 1:
+            raise ConfigurationError(f"max_members must be >= 1, not {self.max_members!r}")
+        if self.max_total_size < 0:
+            raise ConfigurationError(f"max_total_size must be >= 0, not {self.max_total_size!r}")

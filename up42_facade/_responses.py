@@ -1,0 +1,129 @@
+"""What an answer means: the one place statuses and bodies become typed errors.
+
+Everything here reads a response that has already arrived (an ``httpx.Response`` with its
+body read); nothing sends or waits, so both front doors share it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    InvalidResponseError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+)
+from ._retry import parse_retry_after
+
+__all__ = ["error_from_response", "excerpt", "invalid_response", "json_body"]
+
+# How much of an unreadable body goes into an error message.
+EXCERPT_CHARS = 160
+
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+
+def excerpt(body: bytes | str, limit: int = EXCERPT_CHARS) -> str:
+    """A short, single-line, tag-free excerpt of a response body for error messages."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = _SPACE.sub(" ", _TAG.sub(" ", text)).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _server_message(response: httpx.Response) -> tuple[str, bool]:
+    """The server's own message, and whether the body was readable JSON."""
+    try:
+        payload = json.loads(response.content)
+    except ValueError:
+        return excerpt(response.content) or response.reason_phrase, False
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return error["message"], True
+        if isinstance(error, str) and error:
+            description = payload.get("error_description")
+            return (f"{error}: {description}" if isinstance(description, str) else error), True
+        if isinstance(payload.get("message"), str):
+            return payload["message"], True
+    return excerpt(response.content), True
+
+
+def error_from_response(response: httpx.Response) -> APIError:
+    """The typed error for a response that is not a success; the one place statuses map to errors.
+
+    Args:
+        response: A response with a status of 400 or more (its body already read).
+
+    Returns:
+        An ``APIError`` subclass carrying the status, the server's message and
+        the path without its query string.
+    """
+    status = response.status_code
+    message, readable = _server_message(response)
+    where = {"path": response.request.url.path, "method": response.request.method}
+    if status in (401, 403):
+        hint = (
+            "check the project id and API key"
+            if status == 401
+            else "this project may not access it"
+        )
+        return AuthenticationError(f"{message} ({hint})", status_code=status, **where)
+    if status == 404:
+        return NotFoundError(
+            f"{message} (check the job and task ids and the project)", status_code=status, **where
+        )
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        when = (
+            f"; come back in {retry_after:.0f} s, at {_clock_time(retry_after)}"
+            if retry_after is not None
+            else "; try again later"
+        )
+        return RateLimitError(
+            f"rate limited: {message}{when}", status_code=status, retry_after=retry_after, **where
+        )
+    if status >= 500:
+        kind = "" if readable else "the server sent an error page: "
+        return ServerError(f"{kind}{message} (try again later)", status_code=status, **where)
+    return APIError(message, status_code=status, **where)
+
+
+def invalid_response(response: httpx.Response, reason: str) -> InvalidResponseError:
+    """An error for a success status whose body the spec does not allow."""
+    content_type = response.headers.get("Content-Type", "no content type")
+    return InvalidResponseError(
+        f"unexpected answer ({content_type}): {reason}; body starts {excerpt(response.content)!r}",
+        status_code=response.status_code,
+        path=response.request.url.path,
+        method=response.request.method,
+    )
+
+
+def _clock_time(seconds_from_now: float) -> str:
+    try:
+        moment = datetime.fromtimestamp(time.time() + seconds_from_now, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # a Retry-After past the year 9999
+        return "a time too far away to show"
+    return moment.strftime("%H:%M:%S UTC")
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The JSON body of a successful answer, as plain Python data.
+
+    Raises:
+        InvalidResponseError: The body is not JSON (the spec allows nothing else here).
+    """
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        raise invalid_response(response, "the body is not valid JSON") from None

@@ -1,0 +1,386 @@
+"""One object at a signed URL, fetched over as many requests as it takes, and verified.
+
+A ``Transfer`` hands out the object's bytes in order and hides what it takes to get them:
+
+- a dropped connection resumes with ``Range`` and ``If-Range``; an answer of 200, or a
+  ``Content-Range`` that does not fit, starts over (the consumer is told by ``Restart``);
+- waits between attempts, the number of attempts and the deadline follow the session's
+  ``RetryPolicy``, ``Retry-After`` included; a request that brought bytes resumes at once;
+- a refused signed URL (400/401/403: expired) is replaced once by a fresh one from the API;
+- the bytes are checked against ``Content-Length`` and ``x-goog-hash`` (see
+  ``_integrity``) before the last chunk is handed out; a mismatch starts over once with a
+  fresh URL, then raises ``IntegrityError``.
+
+Messages and logs name the URL as ``scheme://host/path``: the query string holds the
+signature.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import logging
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from urllib.parse import unquote, urlsplit
+
+from ._errors import DownloadError, IntegrityError
+from ._integrity import Digests, RemoteObject, mismatches, wanted_digests
+from ._network import Network
+from ._options import DownloadOptions
+from ._paths import safe_filename
+from ._redact import describe, redact_url
+from ._retry import Attempts, RetryPolicy, parse_retry_after
+from ._storage import StorageClient, StorageResponse
+
+__all__ = ["CHUNK_SIZE", "Restart", "Transfer", "TransferSettings"]
+
+LOGGER = logging.getLogger("up42_facade")
+
+#: Bytes per read from the socket: 1 MiB reads into reused buffers matched curl's
+#: throughput over loopback; smaller reads cost more Python calls per byte.
+CHUNK_SIZE = 1 << 20
+#: Buffers in flight between the socket reader and the hashing thread (so 4 MiB at most):
+#: enough to keep both busy, small enough to keep memory flat.
+POOL_BUFFERS = 4
+#: Fresh signed URLs asked for after storage refused one (GCS answers 400 ExpiredToken,
+#: 403 AccessDenied or SignatureDoesNotMatch for a URL past its expiry).
+URL_REFRESHES = 1
+#: Fresh downloads after one did not match its size or hash, before IntegrityError.
+INTEGRITY_RETRIES = 1
+#: Statuses of a refused signed URL.
+REFUSED_STATUSES = frozenset({400, 401, 403})
+#: Statuses worth another try after a pause; any other 5xx counts too.
+TRANSIENT_STATUSES = frozenset({408, 429})
+#: Same as the session's defaults (``Up42(connect_timeout=..., read_timeout=...)``).
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 60.0
+
+
+class Restart(Exception):  # noqa: N818 - a signal between this module and its consumers
+    """The transfer starts over from byte 0: drop everything received so far."""
+
+
+@dataclass(frozen=True)
+class TransferSettings:
+    """What every transfer of a session shares: the storage transport and the retry rules.
+
+    Attributes:
+        storage: Connections to storage, over the session's network configuration.
+        policy: The session's retry policy.
+        sleep: Waits between attempts (the session's, swappable in tests).
+        clock: Monotonic clock for deadlines.
+    """
+
+    storage: StorageClient = field(
+        default_factory=lambda: StorageClient(
+            Network(), connect_timeout=DEFAULT_CONNECT_TIMEOUT, read_timeout=DEFAULT_READ_TIMEOUT
+        )
+    )
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+
+class Transfer:
+    """One object at a signed URL, fetched over as many requests as it takes.
+
+    ``next_chunk`` hands out the bytes in order; it raises ``Restart`` when the bytes
+    handed out so far must be dropped (the server could not resume, or the finished
+    download did not verify and is fetched afresh), and returns None at the verified end.
+
+    Args:
+        get_url: Asks the API for a (fresh) signed URL.
+        settings: The session's storage transport, retry policy and sleep.
+        options: Integrity, timeout and attempts of this download.
+        threaded_hash: Hash md5 on a worker thread (for speed; the consumer must be done
+            with each chunk before asking for the next one either way).
+
+    Example:
+        >>> with Transfer(get_url, settings=TransferSettings()) as transfer:  # doctest: +SKIP
+        ...     while (chunk := transfer.next_chunk()) is not None:
+        ...         sink.write(chunk)
+    """
+
+    def __init__(
+        self,
+        get_url: Callable[[], str],
+        *,
+        settings: TransferSettings,
+        options: DownloadOptions,
+        threaded_hash: bool = True,
+    ) -> None:
+        self._settings = settings
+        self._options = options
+        self._get_url = get_url
+        self._url = self._checked(get_url())
+        self._attempts = Attempts(
+            settings.policy, max_attempts=options.max_attempts, clock=settings.clock
+        )
+        self._refreshes = 0
+        self._fresh_downloads = 0
+        self._attempt_offset = 0
+        self._last_error: BaseException | None = None
+        self._answer: StorageResponse | None = None
+        self._resp_end: int | None = None
+        self._done = False
+        self.object = RemoteObject()
+        self.offset = 0
+        self._digests = Digests(threaded=threaded_hash)
+        self._pool: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        for _ in range(POOL_BUFFERS if threaded_hash else 1):
+            self._pool.put(bytearray(CHUNK_SIZE))
+
+    def __enter__(self) -> Transfer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection and stop the hashing thread."""
+        self._close_answer()
+        self._digests.close()
+
+    @property
+    def where(self) -> str:
+        """The URL without its query, for messages."""
+        return redact_url(self._url)
+
+    @property
+    def url_filename(self) -> str | None:
+        """The last component of the URL path, if any."""
+        return safe_filename(unquote(urlsplit(self._url).path))
+
+    def _checked(self, url: str) -> str:
+        parts = urlsplit(url)
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a malformed port
+        except ValueError:
+            raise DownloadError(
+                f"the API gave a malformed download URL: {redact_url(url)}"
+            ) from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise DownloadError(
+                f"the API gave a download URL that is not http(s): {redact_url(url)}"
+            )
+        return url
+
+    # -- the consumer's side -----------------------------------------------------------------
+
+    def next_chunk(self) -> memoryview | None:
+        """The next bytes of the object, or None at its verified end.
+
+        The chunk is valid until the next call.
+
+        Returns:
+            A view of up to ``CHUNK_SIZE`` bytes at offset ``self.offset - len(chunk)``.
+
+        Raises:
+            Restart: Everything handed out so far must be dropped; call again for byte 0.
+            DownloadError: The download failed for good (attempts or time used up, refused
+                URL, missing object, untrusted certificate).
+            IntegrityError: The bytes did not verify, twice.
+        """
+        while not self._done:
+            if self._answer is None:
+                self._open()
+                continue
+            buffer = self._pool.get()
+            try:
+                n = self._answer.response.readinto(buffer)
+            except (OSError, http.client.HTTPException) as exc:
+                self._pool.put(buffer)
+                self._dropped(exc)
+                continue
+            if n == 0:
+                self._pool.put(buffer)
+                self._body_ended()
+                continue
+            view = memoryview(buffer)[:n]
+            self.offset += n
+            self._digests.update(view, functools.partial(self._pool.put, buffer))
+            if self.object.size is not None and self.offset >= self.object.size:
+                # Verify before the last bytes leave: a sink that commits on the last byte
+                # (a bucket upload) must never see a bad download complete.
+                self._close_answer()
+                self._verify()
+            return view
+        return None
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        """Send the next request and set up its body for reading (or fail, or restart)."""
+        resuming = self.offset > 0
+        known = self.object
+        if resuming and known.validator is None and known.md5 is None and known.crc32c is None:
+            # Nothing would tell that a resumed body belongs to the same object.
+            self._start_over("the server gave no ETag or hash to resume against")
+        self._attempts.begin()
+        # "identity": the raw stored bytes, which the announced size and hashes describe.
+        headers = {"Accept-Encoding": "identity"}
+        if resuming:
+            headers["Range"] = f"bytes={self.offset}-"
+            if known.validator is not None:
+                headers["If-Range"] = known.validator
+        started = self._attempt_offset = self.offset
+        try:
+            answer = self._settings.storage.get(
+                self._url, headers, read_timeout=self._options.timeout
+            )
+        except (OSError, http.client.HTTPException) as exc:
+            self._dropped(exc, progress=False)
+            return
+        status = answer.status
+        LOGGER.debug("-> HTTP %d from %s", status, self.where)
+        if status == 200:
+            self._answer = answer
+            self._resp_end = _content_length(answer)
+            self.object = RemoteObject.from_headers(answer.response.msg, size=self._resp_end)
+            md5, crc32c = wanted_digests(self.object, self._options.integrity)
+            self._digests.start(md5=md5, crc32c=crc32c)
+            if resuming:
+                self.offset = 0
+                LOGGER.debug("the server sent the whole object again: starting over")
+                raise Restart
+            return
+        if status == 206 and resuming:
+            problem = _range_problem(answer, started, self.object.size)
+            if problem is None:
+                self._answer = answer
+                self._resp_end = self.object.size
+                return
+            answer.close()
+            self._start_over(problem)
+        answer.close()
+        if status in REFUSED_STATUSES:
+            self._refused(status)
+        elif status == 416 and resuming:
+            self._start_over("the server cannot serve the rest (HTTP 416)")
+        elif status in TRANSIENT_STATUSES or status >= 500:
+            retry_after = parse_retry_after(answer.header("Retry-After"))
+            self._dropped(DownloadError(f"HTTP {status}"), progress=False, retry_after=retry_after)
+        elif status in (404, 410):
+            raise DownloadError(
+                f"there is no results archive at {self.where} (HTTP {status}); the job may "
+                "have no results, or they were deleted"
+            )
+        else:
+            raise DownloadError(f"storage answered HTTP {status} for {self.where}")
+
+    def _refused(self, status: int) -> None:
+        if self._refreshes >= URL_REFRESHES:
+            raise DownloadError(
+                f"storage refused the signed URL {self.where} (HTTP {status}) even after a fresh "
+                "one was asked for; check the computer's clock and the project's access"
+            )
+        self._refreshes += 1
+        self._attempts.give_back()  # the refused request brought nothing and cost nothing
+        LOGGER.debug("storage refused the signed URL (HTTP %d): asking for a fresh one", status)
+        self._url = self._checked(self._get_url())
+
+    def _start_over(self, why: str) -> None:
+        LOGGER.debug("starting %s over: %s", self.where, why)
+        self._close_answer()
+        self.offset = 0
+        raise Restart
+
+    def _dropped(
+        self, exc: BaseException, *, progress: bool = True, retry_after: float | None = None
+    ) -> None:
+        """A request failed or its connection dropped: wait as the policy says, or give up.
+
+        Raises:
+            DownloadError: Attempts or time ran out.
+        """
+        self._close_answer()
+        self._last_error = exc
+        made_progress = progress and self.offset > self._attempt_offset
+        LOGGER.debug(
+            "download of %s interrupted at byte %d (%s)", self.where, self.offset, describe(exc)
+        )
+        wait = self._attempts.next_wait(retry_after=retry_after, progressed=made_progress)
+        if wait is None:
+            raise DownloadError(
+                f"could not download {self.where}: gave up after {self._attempts.made} "
+                f"attempts (last: {describe(self._last_error)}); try again later, or raise "
+                "max_attempts or the session's RetryPolicy deadline"
+            ) from None
+        if wait > 0:
+            self._settings.sleep(wait)
+
+    def _body_ended(self) -> None:
+        """The response body has no more bytes: finished, or cut short."""
+        if self._resp_end is not None and self.offset < self._resp_end:
+            self._dropped(http.client.IncompleteRead(b"", self._resp_end - self.offset))
+            return
+        self._close_answer()
+        self._verify()
+
+    def _close_answer(self) -> None:
+        if self._answer is not None:
+            self._answer.close()
+            self._answer = None
+
+    # -- verification ------------------------------------------------------------------------
+
+    def _verify(self) -> None:
+        """Check size and hashes; on a mismatch fetch afresh once, then give up."""
+        md5, crc = self._digests.result()
+        problems = mismatches(self.object, self.offset, md5, crc)
+        if not problems:
+            checked = [n for n, v in (("md5", md5), ("crc32c", crc)) if v is not None]
+            LOGGER.debug(
+                "verified %s: %d bytes, %s", self.where, self.offset, ", ".join(checked) or "size"
+            )
+            self._done = True
+            return
+        if self._fresh_downloads >= INTEGRITY_RETRIES:
+            raise IntegrityError(
+                f"the download of {self.where} did not match what the server announced "
+                f"({'; '.join(problems)}), also after a fresh download; nothing was kept"
+            )
+        self._fresh_downloads += 1
+        self._attempts.reset()
+        LOGGER.debug("download did not verify (%s): fetching afresh", "; ".join(problems))
+        self._url = self._checked(self._get_url())
+        self.object = RemoteObject()
+        self._start_over("it did not verify")
+
+
+def _content_length(answer: StorageResponse) -> int | None:
+    value = answer.header("Content-Length")
+    if value is None or answer.header("Transfer-Encoding"):
+        return None
+    try:
+        length = int(value)
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
+def _range_problem(answer: StorageResponse, offset: int, size: int | None) -> str | None:
+    """Why a 206 answer does not continue the object at ``offset``, or None if it does."""
+    value = answer.header("Content-Range") or ""
+    unit, _, spec = value.strip().partition(" ")
+    span, _, total = spec.partition("/")
+    first, _, last = span.partition("-")
+    try:
+        start, end = int(first), int(last)
+        whole = None if total == "*" else int(total)
+    except ValueError:
+        return f"an unreadable Content-Range {value!r}"
+    if unit != "bytes" or start != offset or end < start:
+        return f"Content-Range {value!r} does not start at byte {offset}"
+    if size is not None and (whole != size or end != size - 1):
+        return f"Content-Range {value!r} does not end the {size}-byte object"
+    return None
