@@ -10,6 +10,23 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "openapi" / "up42-jobs.yaml"
+# The client honours these as httpx does; the tests talk to 127.0.0.1 and set them themselves.
+NETWORK_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_or_ca_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests start from a network environment of their own, whatever the machine has set."""
+    for name in NETWORK_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
 
 
 @pytest.fixture(scope="session")
