@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install generate check-generated format lint typecheck test pytest demo bench clean
+.PHONY: help install generate check-generated format lint typecheck test test-fast pytest demo bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,7 +48,13 @@ pytest: $(STAMP) ## run the test suite: cassettes replayed offline, then everyth
 	$(BIN)/pytest tests/replay --record-mode=none --block-network $(PYTEST_ARGS)
 	$(BIN)/pytest --ignore=tests/replay $(PYTEST_ARGS)
 
-test: install check-generated lint typecheck lint-spec pytest sdk-ts ## everything CI runs: install, check-generated, lint, typecheck, lint-spec, pytest, sdk-ts
+test: install check-generated lint typecheck lint-spec pytest sdk-ts ## everything CI runs: install, check-generated, lint, typecheck, lint-spec, pytest (slow tests too), sdk-ts
+
+test-fast: $(STAMP) ## the inner loop: lint, typecheck and every test not marked slow (no load, benchmark smoke, demo or classic SDK runs)
+	$(BIN)/ruff check up42_facade up42_sandbox tests benchmarks scripts demo
+	$(BIN)/mypy
+	$(BIN)/pytest tests/replay --record-mode=none --block-network -m "not slow" -q $(PYTEST_ARGS)
+	$(BIN)/pytest --ignore=tests/replay -m "not slow" -q $(PYTEST_ARGS)
 
 demo: $(STAMP) ## the main job end to end on a local sandbox (or the real API with UP42_* and JOB_ID=...)
 	$(BIN)/python demo/main_job.py $(if $(JOB_ID),--job-id $(JOB_ID))

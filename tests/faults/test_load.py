@@ -22,6 +22,8 @@ from up42_sandbox import Sandbox
 
 from .conftest import api_requests
 
+pytestmark = pytest.mark.slow
+
 JOBS = 50
 # Jobs run 2.5 s of real time (NOT STARTED and PENDING included) at the suite's speed of 40.
 JOB_SANDBOX_SECONDS = 98.0

@@ -11,6 +11,8 @@ from geopandas.testing import assert_geodataframe_equal
 from benchmarks import bench_dataframe
 from up42_facade._results import feature_collection_to_geodataframe
 
+pytestmark = pytest.mark.slow
+
 
 def test_the_dataframe_benchmark_gives_a_sane_row() -> None:
     rows = bench_dataframe.run(features=200, runs=1)

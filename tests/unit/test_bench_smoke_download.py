@@ -8,10 +8,13 @@ import pytest
 
 from benchmarks import bench_download
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("curl") is None or shutil.which("tar") is None,
-    reason="the download benchmark compares against curl and tar",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("curl") is None or shutil.which("tar") is None,
+        reason="the download benchmark compares against curl and tar",
+    ),
+]
 
 
 def test_the_download_benchmark_gives_a_sane_row_per_comparison() -> None:

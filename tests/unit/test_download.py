@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import google_crc32c
 import pytest
+from up42_facade._transfers import download_results
 
 from up42_facade import _download as download_module
 from up42_facade._download import download_file, stream_to_blob
@@ -35,7 +36,6 @@ from up42_facade._errors import (
     IntegrityError,
     UnsafeArchiveError,
 )
-from up42_facade._transfers import download_results
 
 SIGNATURE = "TOP-SECRET-SIGNATURE"
 CHUNK = 1 << 20
