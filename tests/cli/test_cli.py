@@ -119,6 +119,65 @@ def test_download_writes_the_unpacked_results(
     assert all(Path(f).is_file() for f in files)
 
 
+def test_download_options_check_every_hash_and_resume_within_the_attempts_given(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    job_id = done_job(sandbox, features=2, padding=1 << 20)
+    sandbox.inject("drop", count=1, job_id=job_id, at_byte=300_000)
+    code, out, err = run(
+        "job", "download", job_id, "-o", str(tmp_path), "--json",
+        "--integrity", "all", "--max-attempts", "2", "--timeout", "5",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert str(tmp_path / "data.json") in json.loads(out)["files"]
+
+
+def test_download_gives_up_after_max_attempts_with_one_line_and_nothing_on_disk(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    job_id = done_job(sandbox)
+    sandbox.inject("drop", count=None, job_id=job_id, at_byte=0)
+    try:
+        code, out, err = run(
+            "job", "download", job_id, "-o", str(tmp_path / "out"), "--max-attempts", "1"
+        )
+    finally:
+        sandbox.clear_faults()
+    assert code == 1 and out == ""
+    assert "gave up after 1 attempts" in err and len(err.strip().splitlines()) == 1
+    assert "X-Goog-Signature" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_download_refuses_an_archive_over_max_members(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    job_id = done_job(sandbox, features=3)
+    code, _, err = run("job", "download", job_id, "-o", str(tmp_path / "out"), "--max-members", "2")
+    assert code == 1 and "more than 2 members" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_integrity_mode_exits_2_naming_the_choices(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    job_id = done_job(sandbox)
+    sandbox.requests.clear()
+    code, _, err = run("job", "download", job_id, "-o", str(tmp_path), "--integrity", "sha1")
+    assert code == 2 and "integrity must be one of auto, all, size, not 'sha1'" in err
+    assert not [r for r in sandbox.requests.snapshot() if "downloads" in r.path]
+
+
+def test_quicklooks_take_a_timeout_and_attempts(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    job_id = done_job(sandbox, features=2)
+    code, out, _ = run(
+        "job", "quicklooks", job_id, "-o", str(tmp_path), "--timeout", "5", "--max-attempts", "2"
+    )
+    assert code == 0 and "wrote 2 files" in out
+
+
 def test_quicklooks_writes_png_files(sandbox: Sandbox, env: dict[str, str], tmp_path: Path) -> None:
     job_id = done_job(sandbox, features=2)
     code, out, _ = run("job", "quicklooks", job_id, "-o", str(tmp_path))
