@@ -3,6 +3,11 @@
 A pure ASGI middleware in front records every request and plays the API-side faults (rate
 limits, proxy errors, delays, broken bodies) before the routes see the request, the way a
 gateway in front of the real service would.
+
+Like the real API, every job path answers with or without its trailing slash (the classic SDK
+called ``.../outputs/data-json`` both ways), the same and without a redirect; only
+``/oauth/token`` answers its exact spelling alone. The middleware maps either spelling to the
+spec's before anything else looks at the path, so routes and faults see one path per endpoint.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -27,7 +33,10 @@ from ._jobs import Job, JobStore, Snapshot, Task
 from ._records import RequestLog, RequestRecord
 from ._storage import Signer, object_path
 
-__all__ = ["Context", "create_app"]
+__all__ = ["Context", "Spellings", "create_app"]
+
+#: The one path that answers only its exact spelling (the token endpoint is not a job path).
+EXACT_PATHS = frozenset({"/oauth/token"})
 
 #: API faults that replace the whole answer (first match wins, in injection order).
 ANSWER_FAULTS = frozenset({"rate_limit", "error", "malformed_json", "wrong_content_type"})
@@ -74,22 +83,67 @@ def error(status: int, message: str | None = None, **kwargs: Any) -> JSONRespons
     return JSONResponse(body, status_code=status, **kwargs)
 
 
-class FaultsAndRecords:
-    """ASGI middleware: record each request, then delay or replace the answer as faults say."""
+class Spellings:
+    """Maps a path with or without its trailing slash to the spelling of the route it names.
 
-    def __init__(self, app: ASGIApp, ctx: Context) -> None:
+    The spec spells most job paths with a trailing slash (``.../tasks/``) and a few without
+    (``.../credits``, ``.../logs``, the job itself); the real API answers both spellings of
+    each, the same, without a redirect.
+    """
+
+    def __init__(self, routes: Sequence[Route], exact: frozenset[str] = EXACT_PATHS) -> None:
+        self._routes = [route for route in routes if route.path not in exact]
+        self._all = list(routes)
+
+    def _known(self, path: str, routes: Sequence[Route]) -> bool:
+        return any(route.path_regex.match(path) for route in routes)
+
+    def canonical(self, path: str) -> str:
+        """The route's spelling of ``path``; ``path`` itself when it names no route."""
+        if self._known(path, self._all):
+            return path
+        other = path[:-1] if path.endswith("/") else path + "/"
+        if other.startswith("/") and self._known(other, self._routes):
+            return other
+        return path
+
+
+def _respelled(scope: Scope, path: str) -> Scope:
+    """The scope of the same request with ``path`` (one trailing slash added or dropped)."""
+    if path == scope["path"]:
+        return scope
+    scope = dict(scope, path=path)
+    raw = scope.get("raw_path")
+    if raw is not None:
+        scope["raw_path"] = raw + b"/" if path.endswith("/") else raw.removesuffix(b"/")
+    return scope
+
+
+class FaultsAndRecords:
+    """ASGI middleware: record each request, then delay or replace the answer as faults say.
+
+    Faults and the routes see the route's spelling of the path (``Spellings``), so a request
+    without the trailing slash the spec has, or with one it lacks, is answered, faulted and
+    filtered exactly like the spec's spelling; its record keeps the path as it arrived.
+    """
+
+    def __init__(self, app: ASGIApp, ctx: Context, spellings: Spellings) -> None:
         self.app = app
         self.ctx = ctx
+        self.spellings = spellings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        method, path = scope["method"], scope["path"]
+        method, received = scope["method"], scope["path"]
+        path = self.spellings.canonical(received)
+        scope = _respelled(scope, path)
         record = RequestRecord(
             listener="api",
             method=method,
-            path=path,
+            path=received,
+            canonical_path=path,
             query=dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))),
             status=0,
             time=time.monotonic(),
@@ -344,7 +398,7 @@ def create_app(ctx: Context) -> ASGIApp:
     job = "/projects/{project_id}/jobs/{job_id}"
     task = job + "/tasks/{task_id}"
     routes = [
-        Route("/oauth/token", api.token, methods=["POST"]),
+        Route("/oauth/token", api.token, methods=["POST"]),  # EXACT_PATHS: only this spelling
         Route(job, api.get_job, methods=["GET"]),
         Route(job + "/cancel/", api.cancel, methods=["POST"]),
         Route(job + "/outputs/data-json/", api.job_results_json, methods=["GET"]),
@@ -357,6 +411,7 @@ def create_app(ctx: Context) -> ASGIApp:
         Route(task + "/outputs/quicklooks/{name}", api.quicklook, methods=["GET"]),
         Route(task + "/downloads/results/", api.task_download, methods=["GET"]),
     ]
-    # The real API is strict about trailing slashes; redirecting would hide client bugs.
+    # Each route is registered in the spec's spelling only; the middleware maps the other
+    # spelling onto it (Spellings), so both answer the same with no redirect in between.
     router = Router(routes=routes, redirect_slashes=False, default=not_found)
-    return FaultsAndRecords(router, ctx)
+    return FaultsAndRecords(router, ctx, Spellings(routes))

@@ -2,7 +2,8 @@
 
 The CLI is a thin wrapper over ``Sandbox``: it starts one, creates the three demo jobs,
 switches on the faults asked for, writes an info file once both listeners accept connections,
-and stops cleanly on Ctrl-C or SIGTERM.
+and stops cleanly on Ctrl-C or SIGTERM. ``--storage-cert``/``--storage-key`` serve the signed
+URLs over https (clients must trust the certificate, e.g. with ``SSL_CERT_FILE``).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import json
 import os
 import signal
 import socket
+import ssl
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._faults import FAULT_KINDS, parse_fault_spec
 from ._sandbox import Sandbox
@@ -51,6 +54,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--url-ttl", type=float, default=3600.0, help="signed URL lifetime, s")
     parser.add_argument("--seed", type=int, default=None, help="make every id reproducible")
     parser.add_argument(
+        "--storage-cert",
+        type=Path,
+        metavar="FILE",
+        help="serve the signed URLs over https with this PEM certificate (chain)",
+    )
+    parser.add_argument(
+        "--storage-key",
+        type=Path,
+        metavar="FILE",
+        help="the PEM private key of --storage-cert (default: the key inside that file)",
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -60,10 +75,41 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _accepts(url: str) -> bool:
-    host, _, port = url.removeprefix("http://").rpartition(":")
+def _storage_tls(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    """The server-side context of ``--storage-cert``/``--storage-key``; None without them.
+
+    Raises:
+        ValueError: a key without a certificate, or files that do not load (the message says
+            which and why).
+    """
+    if cert is None:
+        if key is not None:
+            raise ValueError("--storage-key needs --storage-cert")
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=2):
+        # A password callback: OpenSSL would otherwise prompt on the terminal for an
+        # encrypted key and hang a sandbox started in the background.
+        context.load_cert_chain(cert, key, password=_no_password)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        files = f"{cert}" + (f" and {key}" if key is not None else "")
+        raise ValueError(
+            f"cannot load the storage certificate from {files}: {exc}; give a PEM certificate "
+            "with --storage-cert and its PEM private key with --storage-key"
+        ) from exc
+    return context
+
+
+def _no_password() -> bytes:
+    raise ValueError("the private key is encrypted; give an unencrypted PEM key")
+
+
+def _accepts(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.hostname is None or parts.port is None:
+        return False
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=2):
             return True
     except OSError:
         return False
@@ -83,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         faults = [parse_fault_spec(spec) for spec in args.fault]
+        storage_tls = _storage_tls(args.storage_cert, args.storage_key)
     except ValueError as exc:
         parser.error(str(exc))
     stop = threading.Event()
@@ -104,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             port=args.port,
             storage_port=args.storage_port,
+            storage_tls=storage_tls,
         ) as sb:
             jobs = {key: sb.create_job(**spec) for key, spec in DEMO_JOBS.items()}
             for kind, kwargs in faults:

@@ -42,7 +42,9 @@ class Fault:
         kind: one of ``FAULT_KINDS``.
         count: requests it still applies to when created; ``None`` means forever.
         job_id: only requests whose path contains this job id.
-        path: only requests whose path contains this substring.
+        path: only requests whose path contains this substring. On the API listener the path
+            is matched as its route spells it, so both spellings of a job path (with and
+            without its trailing slash) are selected alike.
         method: only requests with this HTTP method.
         params: kind-specific settings (``retry_after``, ``status``, ``seconds``, ``at_byte``...).
         listener: the listener it applies to ("api" or "storage").

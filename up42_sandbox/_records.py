@@ -17,7 +17,11 @@ class RequestRecord:
     Attributes:
         listener: "api" (the job API) or "storage" (the signed-URL host).
         method: the HTTP method.
-        path: the URL path, without the query.
+        path: the URL path as it arrived, without the query.
+        canonical_path: the path as the API's route spells it. The job API answers each path
+            with or without its trailing slash; this is the same for both spellings (and equals
+            ``path`` for the spec's spelling, for unknown paths and on the storage listener).
+            Faults and ``RequestLog.filter(path=...)`` match against it.
         query: the query parameters (first value of each).
         status: the status code answered; 0 while the answer is pending (records are added when
             requests arrive, so a request whose client timed out is still counted).
@@ -32,6 +36,11 @@ class RequestRecord:
     status: int
     time: float
     headers: dict[str, str] = field(default_factory=dict)
+    canonical_path: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.canonical_path:
+            self.canonical_path = self.path
 
 
 class RequestLog(Sequence[RequestRecord]):
@@ -59,13 +68,17 @@ class RequestLog(Sequence[RequestRecord]):
     def filter(
         self, *, listener: str | None = None, method: str | None = None, path: str | None = None
     ) -> list[RequestRecord]:
-        """Records of one listener and/or method and/or whose path contains ``path``."""
+        """Records of one listener and/or method and/or whose path contains ``path``.
+
+        ``path`` is looked for in each record's ``canonical_path``, so both spellings of a job
+        path (with and without its trailing slash) are found alike.
+        """
         return [
             r
             for r in self.snapshot()
             if (listener is None or r.listener == listener)
             and (method is None or r.method == method.upper())
-            and (path is None or path in r.path)
+            and (path is None or path in r.canonical_path)
         ]
 
     @overload

@@ -7,6 +7,7 @@ import contextlib
 import random
 import shutil
 import socket
+import ssl
 import tempfile
 import threading
 from pathlib import Path
@@ -82,10 +83,25 @@ class _Server(uvicorn.Server):
                 self._loop.call_soon_threadsafe(self._wake.set)
 
 
-def _url(host: str, sock: socket.socket) -> str:
+def _url(host: str, sock: socket.socket, scheme: str = "http") -> str:
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
+    return f"{scheme}://{shown}:{port}"
+
+
+def _server_context(context: ssl.SSLContext | None) -> ssl.SSLContext | None:
+    """``storage_tls`` checked: a server-side context, or None for plain http."""
+    if context is None:
+        return None
+    if not isinstance(context, ssl.SSLContext):
+        raise TypeError(f"storage_tls must be an ssl.SSLContext or None, not {type(context)!r}")
+    if context.protocol == ssl.PROTOCOL_TLS_CLIENT:
+        raise ValueError(
+            "storage_tls must be a server-side context, e.g. "
+            "ssl.create_default_context(ssl.Purpose.CLIENT_AUTH) with load_cert_chain(...) "
+            "or trustme's CA().issue_cert('127.0.0.1').configure_cert(context)"
+        )
+    return context
 
 
 class Sandbox:
@@ -93,12 +109,23 @@ class Sandbox:
 
     Two listeners run in one background thread: the job API (``base_url``) and a
     cloud-storage look-alike serving signed result URLs (``storage_url``, another origin).
+    The job API speaks plain http; the storage listener speaks https when given
+    ``storage_tls``, like the real signed URLs (``https://storage.googleapis.com/...``).
 
     Example:
         >>> with Sandbox(speed=20, seed=1) as sb:  # doctest: +SKIP
         ...     job_id = sb.create_job("succeeds")
         ...     sb.inject("rate_limit", count=2, retry_after=1)
         ...     # point a client at sb.base_url with sb.project_id / sb.project_api_key
+
+    Storage over TLS, with a throwaway CA the client is told to trust:
+        >>> import ssl, trustme  # doctest: +SKIP
+        >>> ca = trustme.CA()  # doctest: +SKIP
+        >>> server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)  # doctest: +SKIP
+        >>> ca.issue_cert("127.0.0.1", "localhost").configure_cert(server)  # doctest: +SKIP
+        >>> with Sandbox(storage_tls=server) as sb:  # doctest: +SKIP
+        ...     sb.storage_url  # 'https://127.0.0.1:<port>'; signed URLs point there
+        ...     # clients verify it with ca.configure_trust(ctx) or SSL_CERT_FILE=<ca.pem>
 
     Args:
         speed: how much faster than real time jobs move (20 makes a default job take 0.4 s).
@@ -108,6 +135,14 @@ class Sandbox:
         seed: with an int, every id (project, jobs, tasks, features, tokens) is reproducible.
         port: the API port (0: a free one).
         storage_port: the storage port (0: a free one).
+        storage_tls: serve the storage listener over TLS with this server-side context (its
+            certificate must name ``host`` for clients that verify it); then ``storage_url``
+            and every signed URL start with ``https://``. None (the default): plain http.
+            The caller builds the context and keeps it; the job API stays plain http.
+
+    Raises:
+        ValueError: ``speed`` is not positive, or ``storage_tls`` is a client-side context.
+        TypeError: ``storage_tls`` is not an ``ssl.SSLContext``.
     """
 
     def __init__(
@@ -120,12 +155,14 @@ class Sandbox:
         seed: int | None = None,
         port: int = 0,
         storage_port: int = 0,
+        storage_tls: ssl.SSLContext | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
         self.speed = speed
         self.host = host
         self.seed = seed
+        self.storage_tls = _server_context(storage_tls)
         self._ports = (port, storage_port)
         rng = random.Random(seed)
         self.project_id: str = seeded_uuid(rng)
@@ -175,7 +212,9 @@ class Sandbox:
             api_sock.close()
             raise
         self._sockets = [api_sock, storage_sock]
-        self._base_url, self._storage_url = _url(self.host, api_sock), _url(self.host, storage_sock)
+        storage_scheme = "http" if self.storage_tls is None else "https"
+        self._base_url = _url(self.host, api_sock)
+        self._storage_url = _url(self.host, storage_sock, storage_scheme)
         self._workdir = Path(tempfile.mkdtemp(prefix="up42-sandbox-"))
         self._store = JobStore(
             root=self._workdir, speed=self.speed, rng=self._ids, project_id=self.project_id
@@ -203,7 +242,11 @@ class Sandbox:
         # uvicorn.Server.capture_signals), so the host process keeps its own Ctrl-C handling.
         self._server = _Server(config)
         storage = StorageServer(
-            resolve=self._resolve, signer=self._signer, faults=self.faults, requests=self.requests
+            resolve=self._resolve,
+            signer=self._signer,
+            faults=self.faults,
+            requests=self.requests,
+            tls=self.storage_tls,
         )
         self._ready.clear()
         self._failure = None
@@ -274,7 +317,10 @@ class Sandbox:
 
     @property
     def storage_url(self) -> str:
-        """``http://127.0.0.1:<port2>``: the signed-URL host (another origin)."""
+        """``http://127.0.0.1:<port2>``: the signed-URL host (another origin).
+
+        ``https://`` when the sandbox was given ``storage_tls``.
+        """
         if self._storage_url is None:
             raise RuntimeError("start the sandbox first: `with Sandbox() as sb:`")
         return self._storage_url
@@ -384,7 +430,10 @@ class Sandbox:
         return self._archive(job_id, task_id)
 
     def download_url(self, job_id: str, task_id: str | None = None) -> str:
-        """A freshly signed URL to the job's (or task's) archive, as the API would answer."""
+        """A freshly signed URL to the job's (or task's) archive, as the API would answer.
+
+        It points at ``storage_url`` (``https://`` with ``storage_tls``).
+        """
         job = self._job(job_id)
         path = object_path(job_id, f"output.{job.archive_format}", task_id)
         return self._signer.sign(self.storage_url, path)
@@ -436,7 +485,9 @@ class Sandbox:
             kind: the fault.
             count: how many matching requests it applies to; None for every one.
             job_id: only requests whose path contains this job id.
-            path: only requests whose path contains this substring.
+            path: only requests whose path contains this substring (API paths are matched in
+                the spec's spelling, so a job path with or without its trailing slash is
+                selected alike).
             method: only requests with this method.
             **params: the kind's settings.
 

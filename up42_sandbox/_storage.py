@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import math
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -188,17 +189,26 @@ class StorageServer:
         signer: Signer,
         faults: FaultRegistry,
         requests: RequestLog,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._resolve = resolve
         self._signer = signer
         self._faults = faults
         self._requests = requests
+        self._tls = tls
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, sock: socket.socket) -> None:
-        """Accept connections on an already bound, listening socket."""
-        self._server = await asyncio.start_server(self._handle, sock=sock, limit=MAX_HEAD)
+        """Accept connections on an already bound, listening socket (over TLS with ``tls``).
+
+        Over TLS, archives go through asyncio's read-and-write fallback instead of ``sendfile``
+        (the kernel cannot encrypt), and a client that refuses the certificate ends its
+        connection during the handshake, before any request is read or recorded.
+        """
+        self._server = await asyncio.start_server(
+            self._handle, sock=sock, limit=MAX_HEAD, ssl=self._tls
+        )
 
     async def stop(self) -> None:
         """Stop listening and end every open connection, even mid-download."""
