@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import re
 import stat
-import tarfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from ._errors import UnsafeArchiveError
+
+if TYPE_CHECKING:
+    import tarfile
+    import zipfile
 
 __all__ = [
     "DEFAULT_MAX_MEMBERS",
@@ -42,7 +45,7 @@ RESERVED_PREFIX = ".up42-"
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 #: Bytes a streaming reader must have before the format is chosen: tarfile's "r|*" looks
 #: at its first read only (one 512-byte block), so it must not be a short one.
-HEAD_SIZE = tarfile.BLOCKSIZE
+HEAD_SIZE = 512  # tarfile.BLOCKSIZE
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _SEPARATORS = re.compile(r"[/\\]")
 

@@ -9,7 +9,8 @@ Every failure is an ``Up42Error``; catch that to catch them all::
     │   ├── RateLimitError       429 still there when retries ran out (see retry_after)
     │   ├── ServerError          5xx still there when retries ran out
     │   └── InvalidResponseError a body the spec does not allow (an HTML page, bad JSON)
-    ├── TransportError           no answer at all: connection refused or reset, timeouts
+    ├── TransportError           no answer at all: connection refused or reset, timeouts,
+    │                            a TLS certificate that is not trusted
     ├── JobError                 the job ended badly (also a ValueError, as in the classic SDK)
     │   ├── JobFailedError       the job ended FAILED or ERROR
     │   └── JobCancelledError    the job was CANCELLED or is CANCELLING
@@ -17,7 +18,8 @@ Every failure is an ``Up42Error``; catch that to catch them all::
     ├── DownloadError            a results download could not be completed
     │   └── IntegrityError       the bytes did not match the size or hash the server announced
     ├── UnsafeArchiveError       a member would escape the target or is not a plain file
-    └── ConfigurationError       missing or malformed credentials, a job id that is not a UUID, ...
+    └── ConfigurationError       missing or malformed credentials, a job id that is not a UUID,
+                                 an unreadable CA bundle, a proxy it cannot use (socks), ...
 
 Messages never contain the API key, a token or a signed-URL signature.
 """
@@ -169,4 +171,4 @@ class UnsafeArchiveError(Up42Error):
 
 
 class ConfigurationError(Up42Error, ValueError):
-    """Credentials or arguments are missing or malformed; nothing was sent."""
+    """Credentials, arguments or network settings are missing, malformed or unusable."""

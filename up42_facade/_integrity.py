@@ -25,24 +25,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import Message
-from typing import Any, Literal
+from typing import Any
+
+from ._options import IntegrityMode
 
 __all__ = [
-    "DEFAULT_INTEGRITY",
-    "INTEGRITY_MODES",
     "Digests",
-    "IntegrityMode",
     "RemoteObject",
     "mismatches",
     "wanted_digests",
 ]
 
 LOGGER = logging.getLogger("up42_facade")
-
-IntegrityMode = Literal["auto", "all", "size"]
-"""What a download is checked against (see the module docstring)."""
-INTEGRITY_MODES: tuple[IntegrityMode, ...] = ("auto", "all", "size")
-DEFAULT_INTEGRITY: IntegrityMode = "auto"
 
 
 def _load_crc32c() -> Callable[[int, bytes], int] | None:

@@ -19,9 +19,8 @@ from ._errors import (
     NotFoundError,
     Up42Error,
 )
-from ._integrity import DEFAULT_INTEGRITY, IntegrityMode
 from ._jobtask import JobTask
-from ._options import DownloadOptions
+from ._options import DEFAULT_INTEGRITY, DownloadOptions, IntegrityMode
 from ._outputs import Operation, Outputs
 from ._paths import default_directory
 from ._status import CANCELLED_STATUSES, JobStatus, ended_badly

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ._archive_rules import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_TOTAL_SIZE
 from ._errors import ConfigurationError
-from ._integrity import DEFAULT_INTEGRITY, INTEGRITY_MODES, IntegrityMode
 
-__all__ = ["DownloadOptions"]
+__all__ = ["DEFAULT_INTEGRITY", "INTEGRITY_MODES", "DownloadOptions", "IntegrityMode"]
+
+IntegrityMode = Literal["auto", "all", "size"]
+"""What a download is checked against (see ``_integrity``)."""
+INTEGRITY_MODES: tuple[IntegrityMode, ...] = ("auto", "all", "size")
+DEFAULT_INTEGRITY: IntegrityMode = "auto"
 
 
 @dataclass(frozen=True, kw_only=True)

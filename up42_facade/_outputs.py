@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._archive_rules import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_TOTAL_SIZE
-from ._integrity import DEFAULT_INTEGRITY, IntegrityMode
-from ._options import DownloadOptions
+from ._options import DEFAULT_INTEGRITY, DownloadOptions, IntegrityMode
 from ._viz import VizMixin
 
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ the front door that adds them.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Callable
@@ -25,14 +26,14 @@ from ._network import Network, VerifyTypes
 from ._redact import LOGGER, install_secret_filter
 from ._responses import error_from_response, invalid_response, json_body
 from ._retry import RetryPolicy
-from ._storage import StorageClient
-from ._transfer import TransferSettings
 from ._transport import RetryTransport, is_certificate_error
 from ._version import __version__
 
 if TYPE_CHECKING:
     from up42_jobs_client import AuthenticatedClient
     from up42_jobs_client.types import Response
+
+    from ._transfer import TransferSettings
 
 __all__ = ["DEFAULT_BASE_URL", "Session", "check_uuid"]
 
@@ -111,13 +112,6 @@ class Session:
         self.sleep = sleep
         self.timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         self.network = Network(verify=verify, proxy=proxy, trust_env=trust_env)
-        self.transfers = TransferSettings(
-            storage=StorageClient(
-                self.network, connect_timeout=connect_timeout, read_timeout=read_timeout
-            ),
-            policy=self.retry,
-            sleep=sleep,
-        )
         api_proxy = self.network.proxy_for(self.base_url)
 
         def stack(auth: httpx.Auth | tuple[str, str]) -> httpx.Client:
@@ -149,6 +143,21 @@ class Session:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(project_id={self.project_id!r}, base_url={self.base_url!r})"
+
+    @functools.cached_property
+    def transfers(self) -> TransferSettings:
+        """What this session's downloads share: storage connections over the same network
+        configuration, the same ``RetryPolicy`` and the same ``sleep``."""
+        # Loaded on the first download: ``import up42_facade`` stays quick.
+        from ._storage import StorageClient
+        from ._transfer import TransferSettings
+
+        storage = StorageClient(
+            self.network,
+            connect_timeout=float(self.timeout.connect or DEFAULT_CONNECT_TIMEOUT),
+            read_timeout=float(self.timeout.read or DEFAULT_READ_TIMEOUT),
+        )
+        return TransferSettings(storage=storage, policy=self.retry, sleep=self.sleep)
 
     @property
     def client(self) -> AuthenticatedClient:
