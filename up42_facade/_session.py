@@ -61,22 +61,8 @@ def _log_request(request: httpx.Request) -> None:
 class Session:
     """An authenticated connection to the UP42 job API (``Up42`` adds jobs to it).
 
-    Args:
-        project_id: The project's id.
-        project_api_key: The project's API key; kept private, never shown.
-        base_url: The API's address (the sandbox's ``base_url`` in tests).
-        connect_timeout: Seconds to wait for a connection (API and storage).
-        read_timeout: Seconds to wait for an answer, or for the next bytes of a download.
-        retry: When and how long to retry, API calls and downloads alike; see ``RetryPolicy``.
-        verify: TLS trust, as httpx's ``verify``: True (certifi, or ``SSL_CERT_FILE``/
-            ``SSL_CERT_DIR`` with ``trust_env``), False, a CA bundle file or folder, or an
-            ``ssl.SSLContext``. Applies to API calls and downloads alike.
-        proxy: One proxy URL for every request (``http://`` or ``https://``; downloads need
-            ``http://``). None reads ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY``
-            when ``trust_env``.
-        trust_env: Read the proxy and CA environment variables, as httpx does.
-        transport: An httpx transport under the retry layer (tests).
-        sleep: Called for every wait (retries, downloads and polling); swappable in tests.
+    Its arguments are ``Up42``'s, documented there: credentials, ``base_url``, timeouts,
+    ``retry``, the network (``verify``, ``proxy``, ``trust_env``), ``transport`` and ``sleep``.
 
     Raises:
         ConfigurationError: An id or key is missing, the CA bundle is unreadable, or the
