@@ -20,6 +20,8 @@ import base64
 import binascii
 import hashlib
 import logging
+import re
+import urllib.parse
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +39,9 @@ __all__ = [
 ]
 
 LOGGER = logging.getLogger("up42_facade")
+
+# filename*=charset'language'percent-encoded (RFC 8187), as Content-Disposition carries it.
+_ENCODED_FILENAME = re.compile(r"""filename\*\s*=\s*([\w!#$%&+^`{}~-]*)'[^']*'([^;\s]+)""", re.I)
 
 
 def _load_crc32c() -> Callable[[int, bytes], int] | None:
@@ -98,19 +103,29 @@ class RemoteObject:
         etag = headers.get("ETag")
         validator = etag if etag and not etag.startswith("W/") else headers.get("Last-Modified")
         disposition = headers.get("Content-Disposition")
-        filename = None
-        if disposition:
-            message = Message()
-            message["Content-Disposition"] = disposition
-            filename = message.get_filename()
         return cls(
             size=size,
             md5=md5,
             crc32c=crc32c,
             validator=validator,
-            filename=filename,
+            filename=_disposition_filename(disposition) if disposition else None,
             content_type=headers.get_content_type() if headers.get("Content-Type") else None,
         )
+
+
+def _disposition_filename(disposition: str) -> str | None:
+    """The file name of a Content-Disposition: ``filename*`` when given (RFC 6266, 4.3)."""
+    encoded = _ENCODED_FILENAME.search(disposition)
+    if encoded is not None:
+        charset, value = encoded.group(1), encoded.group(2)
+        try:
+            return urllib.parse.unquote(value, encoding=charset or "utf-8", errors="strict")
+        except (LookupError, UnicodeDecodeError):
+            pass  # a charset nobody knows: the plain filename= below, if any
+    message = Message()
+    message["Content-Disposition"] = disposition
+    plain = message.get_param("filename", header="Content-Disposition")
+    return plain if isinstance(plain, str) else None
 
 
 class Digests:

@@ -17,6 +17,8 @@ import logging
 import ssl
 from urllib.parse import urlsplit
 
+import httpx
+
 from ._errors import ConfigurationError, DownloadError
 from ._network import Network, ProxyURL, next_hop
 from ._redact import redact_url
@@ -96,6 +98,10 @@ class StorageClient:
             try:
                 connection.request("GET", target, headers={**headers, **extra})
                 response = connection.getresponse()
+            except http.client.InvalidURL:
+                connection.close()
+                # Final, not a network hiccup; its message would quote the signed query.
+                raise DownloadError(f"the download URL is malformed: {redact_url(url)}") from None
             except BaseException:
                 connection.close()
                 raise
@@ -125,7 +131,10 @@ class StorageClient:
             raise DownloadError(
                 f"the API gave a download URL that is not http(s): {redact_url(url)}"
             )
-        proxy = self.network.proxy_for(url)
+        try:
+            proxy = self.network.proxy_for(url)
+        except httpx.InvalidURL:
+            raise DownloadError(f"the download URL is malformed: {redact_url(url)}") from None
         if proxy is not None and proxy.scheme != "http":
             raise ConfigurationError(
                 f"downloads cannot go through the https:// proxy {proxy.url}: storage "

@@ -161,6 +161,9 @@ class Transfer:
         return safe_filename(unquote(urlsplit(self._url).path))
 
     def _checked(self, url: str) -> str:
+        if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
+            # No HTTP request can carry it; retrying would not help.
+            raise DownloadError(f"the API gave a malformed download URL: {redact_url(url)}")
         parts = urlsplit(url)
         try:
             parts.port  # noqa: B018 - raises ValueError for a malformed port
@@ -312,7 +315,8 @@ class Transfer:
         if wait is None:
             raise DownloadError(
                 f"could not download {self.where}: gave up after {self._attempts.made} "
-                f"attempts (last: {describe(self._last_error)}); try again later, or raise "
+                f"attempt{'s' if self._attempts.made != 1 else ''} "
+                f"(last: {describe(self._last_error)}); try again later, or raise "
                 "max_attempts or the session's RetryPolicy deadline"
             ) from None
         if wait > 0:

@@ -144,7 +144,7 @@ def test_download_gives_up_after_max_attempts_with_one_line_and_nothing_on_disk(
     finally:
         sandbox.clear_faults()
     assert code == 1 and out == ""
-    assert "gave up after 1 attempts" in err and len(err.strip().splitlines()) == 1
+    assert "gave up after 1 attempt (" in err and len(err.strip().splitlines()) == 1
     assert "X-Goog-Signature" not in err
     assert not (tmp_path / "out").exists()
 
