@@ -33,7 +33,14 @@ from ._redact import redact_url
 if TYPE_CHECKING:
     from httpx._utils import URLPattern
 
-__all__ = ["MAX_REDIRECTS", "Network", "ProxyURL", "VerifyTypes", "next_hop"]
+__all__ = [
+    "MAX_REDIRECTS",
+    "Network",
+    "ProxyURL",
+    "VerifyTypes",
+    "is_certificate_error",
+    "next_hop",
+]
 
 VerifyTypes = bool | str | os.PathLike[str] | ssl.SSLContext
 """What ``verify`` accepts: as httpx's ``verify``, plus a path to a CA bundle file or folder."""
@@ -200,3 +207,13 @@ def next_hop(current: str, location: str, hops: int) -> str:
             f"{parts.scheme or 'no scheme'}; refusing to send the signed URL unencrypted"
         )
     return target
+
+
+def is_certificate_error(exc: BaseException) -> bool:
+    """Whether a connection failed because the server's certificate was not trusted."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,9 +18,10 @@ from dataclasses import dataclass
 import httpx
 
 from ._errors import ConfigurationError
+from ._network import is_certificate_error
 from ._retry import Attempts, RetryPolicy, parse_retry_after
 
-__all__ = ["CallOptions", "RetryTransport", "call_options", "is_certificate_error"]
+__all__ = ["CallOptions", "RetryTransport", "call_options"]
 
 LOGGER = logging.getLogger("up42_facade")
 
@@ -61,16 +61,6 @@ def call_options(
         yield
     finally:
         _CALL_OPTIONS.reset(token)
-
-
-def is_certificate_error(exc: BaseException) -> bool:
-    """Whether a connection failed because the server's certificate was not trusted."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 class RetryTransport(httpx.BaseTransport):

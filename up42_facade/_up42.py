@@ -6,8 +6,6 @@ SDK's way of working: ``authenticate()`` once, then ask for jobs.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,8 @@ from ._errors import ConfigurationError
 from ._job import Job
 from ._jobtask import JobTask
 from ._redact import LOGGER
-from ._session import DEFAULT_BASE_URL, Session, check_uuid
+from ._session import Session
+from ._session_base import check_uuid, resolve_credentials
 
 __all__ = ["Up42", "authenticate", "close_last_session", "initialize_job", "initialize_jobtask"]
 
@@ -96,7 +95,8 @@ def authenticate(
         project_id: The project's id.
         project_api_key: The project's API key.
         base_url: The API's address.
-        **kwargs: Passed on to ``Up42`` (``connect_timeout``, ``read_timeout``, ``retry``, ...).
+        **kwargs: Passed on to ``Up42`` (``connect_timeout``, ``read_timeout``, ``retry``,
+            ``verify``, ``proxy``, ...).
 
     Returns:
         The new session.
@@ -106,19 +106,11 @@ def authenticate(
         AuthenticationError: The API refused the credentials.
     """
     global _last_session
-    if cfg_file is not None and (project_id is None or project_api_key is None):
-        config = _read_config(Path(cfg_file))
-        project_id = project_id or config.get("project_id")
-        project_api_key = project_api_key or config.get("project_api_key")
-        base_url = base_url or config.get("base_url")
-    project_id = project_id or os.environ.get("UP42_PROJECT_ID")
-    project_api_key = project_api_key or os.environ.get("UP42_PROJECT_API_KEY")
-    base_url = base_url or os.environ.get("UP42_BASE_URL") or DEFAULT_BASE_URL
+    project_id, project_api_key, base_url = resolve_credentials(
+        cfg_file, project_id, project_api_key, base_url
+    )
     session = Up42(
-        project_id=project_id or "",
-        project_api_key=project_api_key or "",
-        base_url=base_url,
-        **kwargs,
+        project_id=project_id, project_api_key=project_api_key, base_url=base_url, **kwargs
     )
     try:
         session.check_credentials()
@@ -128,18 +120,6 @@ def authenticate(
     LOGGER.info("Authentication with UP42 successful for project %s", session.project_id)
     _last_session = session
     return session
-
-
-def _read_config(path: Path) -> dict[str, str]:
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigurationError(f"cfg_file {path} does not exist") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cfg_file {path} is not readable JSON: {exc}") from None
-    if not isinstance(config, dict):
-        raise ConfigurationError(f"cfg_file {path} must hold a JSON object")
-    return {key: str(value) for key, value in config.items() if value is not None}
 
 
 def close_last_session() -> None:

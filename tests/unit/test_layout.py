@@ -41,6 +41,11 @@ TRANSFERS = {
     "_upload",
 }
 JOB_LEVEL = {"_job", "_jobtask", "_outputs", "_up42", "_cli", "_viz"}
+# What both sessions share (settings, tokens, judging a call): the core and transfers below.
+SHARED_SESSION = {"_session_base", "_auth"}
+# The two front doors: each stands on the layers above, never on the other.
+SYNC_DOOR = {"_session", "_transport", "_up42", "_job", "_jobtask", "_outputs"}
+ASYNC_DOOR: set[str] = set()
 
 
 def _imports(path: Path, package: str) -> set[str]:
@@ -103,8 +108,16 @@ def test_the_cycle_finder_would_see_one() -> None:
 
 
 def test_every_module_is_placed_in_a_layer() -> None:
-    placed = CORE | TRANSFERS | JOB_LEVEL | {"_session", "_transport", "_auth"}
+    placed = CORE | TRANSFERS | JOB_LEVEL | SYNC_DOOR | ASYNC_DOOR | SHARED_SESSION
     assert set(_graph()) == placed
+
+
+@pytest.mark.parametrize(("door", "other"), [("sync", "async"), ("async", "sync")])
+def test_neither_front_door_imports_the_other(door: str, other: str) -> None:
+    doors = {"sync": SYNC_DOOR, "async": ASYNC_DOOR}
+    graph = _graph()
+    for module in doors[door]:
+        assert not graph[module] & doors[other], module
 
 
 @pytest.mark.parametrize("module", sorted(CORE))
@@ -115,6 +128,11 @@ def test_the_core_imports_only_the_core(module: str) -> None:
 @pytest.mark.parametrize("module", sorted(TRANSFERS))
 def test_transfers_know_files_and_urls_but_no_jobs_and_no_session(module: str) -> None:
     assert _graph()[module] <= CORE | TRANSFERS
+
+
+@pytest.mark.parametrize("module", sorted(SHARED_SESSION))
+def test_what_both_sessions_share_stands_on_the_core_and_transfers_only(module: str) -> None:
+    assert _graph()[module] <= CORE | TRANSFERS | SHARED_SESSION
 
 
 def test_the_session_knows_no_job() -> None:
