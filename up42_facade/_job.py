@@ -9,21 +9,24 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
-from uuid import UUID
 
-from ._errors import (
-    APIError,
-    AuthenticationError,
-    JobFailedError,
-    JobTimeoutError,
-    NotFoundError,
-    Up42Error,
+from ._errors import APIError, AuthenticationError, JobFailedError, NotFoundError, Up42Error
+from ._job_rules import (
+    LOG_FETCH_WORKERS,
+    Tracker,
+    cancel_went_through,
+    download_operation,
+    job_ids,
+    job_repr,
+    print_logs,
+    results_operation,
+    task_ids,
 )
 from ._jobtask import JobTask
 from ._options import DEFAULT_INTEGRITY, DownloadOptions, IntegrityMode
-from ._outputs import Operation, Outputs
+from ._outputs import Outputs, OutputsOperation
 from ._paths import default_directory
-from ._status import CANCELLED_STATUSES, JobStatus, ended_badly
+from ._status import JobStatus
 
 if TYPE_CHECKING:
     from up42_jobs_client.models import Job as JobModel
@@ -34,10 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["Job"]
 
 LOGGER = logging.getLogger("up42_facade")
-
-# get_logs fetches task logs side by side; a workflow rarely has more blocks than this,
-# and the bound keeps a job with hundreds of tasks from opening hundreds of connections.
-LOG_FETCH_WORKERS = 16
 
 
 class Job(Outputs):
@@ -77,13 +76,7 @@ class Job(Outputs):
         self._info: dict[str, Any] = self.info if job_info is None else job_info
 
     def __repr__(self) -> str:
-        info = self._info
-        return (
-            f"Job(name: {info.get('name')}, job_id: {self.job_id}, mode: {info.get('mode')}, "
-            f"status: {info.get('status')}, startedAt: {info.get('startedAt')}, "
-            f"finishedAt: {info.get('finishedAt')}, "
-            f"workflow_name: {info.get('workflowName')}, input_parameters: {info.get('inputs')})"
-        )
+        return job_repr(self._info, self.job_id)
 
     # -- reading the job -------------------------------------------------------------
 
@@ -91,9 +84,7 @@ class Job(Outputs):
         from up42_jobs_client.api.jobs import get_job
         from up42_jobs_client.models import JobEnvelope
 
-        response = self.auth.call(
-            get_job.sync_detailed, project_id=UUID(self.project_id), job_id=UUID(self.job_id)
-        )
+        response = self.auth.call(get_job, **job_ids(self.project_id, self.job_id))
         # On a success status the generated parser yields nothing but a JobEnvelope, so the
         # body is JSON: it parsed.
         envelope = cast(JobEnvelope, response.parsed)
@@ -161,43 +152,27 @@ class Job(Outputs):
             APIError: The API kept failing past the session's retry deadline.
         """
         wait = sleep or self.auth.sleep
-        start = clock()
-        last_report = float("-inf")
-        unknown_seen: set[str] = set()
+        tracker = Tracker(
+            self.job_id,
+            report_time=report_time,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            clock=clock,
+        )
         while True:
             status = str(self.info["status"])
             if callback is not None:
                 callback(status)
-            if status == JobStatus.SUCCEEDED:
-                LOGGER.info("Job finished successfully! - %s", self.job_id)
-                return status
-            error = ended_badly(self.job_id, status)
-            if error is not None:
-                if isinstance(error, JobFailedError) and print_logs:
+            try:
+                seconds = tracker.next_wait(status)
+            except JobFailedError:
+                if print_logs:
                     LOGGER.error("Job %s ended %s; task logs follow", self.job_id, status)
                     self.get_logs(as_print=True)
-                raise error
-            if not JobStatus.is_known(status) and status not in unknown_seen:
-                unknown_seen.add(status)
-                LOGGER.warning(
-                    "Job %s reports status %r, which this client does not know; still polling",
-                    self.job_id,
-                    status,
-                )
-            elapsed = clock() - start
-            if elapsed - last_report >= report_time:
-                LOGGER.info("Job is %s! - %s", status, self.job_id)
-                last_report = elapsed
-            if timeout is not None and elapsed >= timeout:
-                raise JobTimeoutError(
-                    f"job {self.job_id} still {status} after {timeout:g} s; "
-                    "call track_status again to keep waiting",
-                    job_id=self.job_id,
-                    status=status,
-                    timeout=timeout,
-                )
-            # Never sleep past the timeout: the last poll happens right at it.
-            wait(poll_interval if timeout is None else min(poll_interval, timeout - elapsed))
+                raise
+            if seconds is None:
+                return status
+            wait(seconds)
 
     def cancel_job(self) -> None:
         """Ask the API to cancel the job (a job already cancelling or cancelled counts as done).
@@ -208,15 +183,13 @@ class Job(Outputs):
         from up42_jobs_client.api.jobs import cancel_job
 
         try:
-            self.auth.call(
-                cancel_job.sync_detailed, project_id=UUID(self.project_id), job_id=UUID(self.job_id)
-            )
+            self.auth.call(cancel_job, **job_ids(self.project_id, self.job_id))
         except APIError as exc:
             # A retried cancel, or one racing another client, may be refused because the
             # job is already on its way out: that is the outcome the caller asked for.
             if isinstance(exc, AuthenticationError | NotFoundError):
                 raise
-            if str(self.info.get("status")) not in CANCELLED_STATUSES:
+            if not cancel_went_through(str(self.info.get("status"))):
                 raise
         LOGGER.info("Job canceled: %s", self.job_id)
 
@@ -236,9 +209,7 @@ class Job(Outputs):
         from up42_jobs_client.api.tasks import list_job_tasks
 
         tasks: list[dict[str, Any]] = self.auth.call_json(
-            list_job_tasks.sync_detailed,
-            project_id=UUID(self.project_id),
-            job_id=UUID(self.job_id),
+            list_job_tasks, **job_ids(self.project_id, self.job_id)
         )["data"]
         if return_json:
             return tasks
@@ -268,39 +239,22 @@ class Job(Outputs):
             texts = list(pool.map(lambda task: self._task_log(task["id"]), tasks))
         logs = {task["id"]: text for task, text in zip(tasks, texts, strict=True)}
         if as_print:
-            # The classic SDK's layout: scripts that parse it keep working.
-            print(f"Printing logs of {len(tasks)} JobTasks in Job with job_id {self.job_id}:\n")
-            for number, task in enumerate(tasks, start=1):
-                print("----------------------------------------------------------")
-                print(f"JobTask {number} with jobtask_id {task['id']}:\n")
-                print(logs[task["id"]])
+            print_logs(self.job_id, tasks, logs)
         return logs if as_return else None
 
     def _task_log(self, task_id: str) -> str:
         from up42_jobs_client.api.tasks import get_task_logs
 
-        response = self.auth.call(
-            get_task_logs.sync_detailed,
-            project_id=UUID(self.project_id),
-            job_id=UUID(self.job_id),
-            task_id=UUID(task_id),
-        )
+        response = self.auth.call(get_task_logs, **task_ids(self.project_id, self.job_id, task_id))
         return response.content.decode("utf-8", "replace")
 
     # -- results -------------------------------------------------------------------------
 
-    def _ids(self) -> dict[str, UUID]:
-        return {"project_id": UUID(self.project_id), "job_id": UUID(self.job_id)}
+    def _results_operation(self) -> OutputsOperation:
+        return results_operation(self.project_id, self.job_id)
 
-    def _results_operation(self) -> Operation:
-        from up42_jobs_client.api.outputs import get_job_results_json
-
-        return get_job_results_json.sync_detailed, self._ids()
-
-    def _download_operation(self) -> Operation:
-        from up42_jobs_client.api.downloads import get_job_download_url
-
-        return get_job_download_url.sync_detailed, self._ids()
+    def _download_operation(self) -> OutputsOperation:
+        return download_operation(self.project_id, self.job_id)
 
     def get_jobtasks_results_json(self) -> dict[str, dict[str, Any]]:
         """``{task_id: FeatureCollection}`` for every task of the job."""
@@ -310,7 +264,7 @@ class Job(Outputs):
         """The credits the job used: ``{"creditsUsed": n}``."""
         from up42_jobs_client.api.credits_ import get_job_credits
 
-        data = self.auth.call_json(get_job_credits.sync_detailed, **self._ids())["data"]
+        data = self.auth.call_json(get_job_credits, **job_ids(self.project_id, self.job_id))["data"]
         return {"creditsUsed": data["creditsUsed"]}
 
     def upload_results_to_bucket(

@@ -7,9 +7,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from ._errors import NotFoundError
 from ._files import write_atomically
-from ._outputs import Operation, Outputs
+from ._job_rules import (
+    download_operation,
+    find_task,
+    job_ids,
+    quicklook_path,
+    results_operation,
+    task_ids,
+    task_repr,
+)
+from ._outputs import Outputs, OutputsOperation
 from ._paths import default_directory
 from ._progress import progress_reporter
 from ._transport import call_options
@@ -57,22 +65,10 @@ class JobTask(Outputs):
         self._info: dict[str, Any] = self.info if jobtask_info is None else jobtask_info
 
     def __repr__(self) -> str:
-        info = self._info
-        block = info.get("block") or {}
-        return (
-            f"JobTask(name: {info.get('name')}, jobtask_id: {self.jobtask_id}, "
-            f"status: {info.get('status')}, startedAt: {info.get('startedAt')}, "
-            f"finishedAt: {info.get('finishedAt')}, job_name: {info.get('name')}, "
-            f"block_name: {block.get('name')}, block_version: {info.get('blockVersion')})"
-        )
+        return task_repr(self._info, self.jobtask_id)
 
-    def _ids(self, **extra: UUID) -> dict[str, UUID]:
-        return {
-            "project_id": UUID(self.project_id),
-            "job_id": UUID(self.job_id),
-            "task_id": UUID(self.jobtask_id),
-            **extra,
-        }
+    def _ids(self) -> dict[str, UUID]:
+        return task_ids(self.project_id, self.job_id, self.jobtask_id)
 
     @property
     def info(self) -> dict[str, Any]:
@@ -84,30 +80,16 @@ class JobTask(Outputs):
         from up42_jobs_client.api.tasks import list_job_tasks
 
         tasks: list[dict[str, Any]] = self.auth.call_json(
-            list_job_tasks.sync_detailed,
-            project_id=UUID(self.project_id),
-            job_id=UUID(self.job_id),
+            list_job_tasks, **job_ids(self.project_id, self.job_id)
         )["data"]
-        for task in tasks:
-            if task.get("id") == self.jobtask_id:
-                self._info = task
-                return task
-        raise NotFoundError(
-            f"job {self.job_id} has no task {self.jobtask_id}",
-            status_code=404,
-            path=f"/projects/{self.project_id}/jobs/{self.job_id}/tasks/",
-            method="GET",
-        )
+        self._info = find_task(tasks, self.project_id, self.job_id, self.jobtask_id)
+        return self._info
 
-    def _results_operation(self) -> Operation:
-        from up42_jobs_client.api.outputs import get_task_results_json
+    def _results_operation(self) -> OutputsOperation:
+        return results_operation(self.project_id, self.job_id, self.jobtask_id)
 
-        return get_task_results_json.sync_detailed, self._ids()
-
-    def _download_operation(self) -> Operation:
-        from up42_jobs_client.api.downloads import get_task_download_url
-
-        return get_task_download_url.sync_detailed, self._ids()
+    def _download_operation(self) -> OutputsOperation:
+        return download_operation(self.project_id, self.job_id, self.jobtask_id)
 
     def download_quicklooks(
         self,
@@ -146,17 +128,12 @@ class JobTask(Outputs):
             call_options(timeout=timeout, max_attempts=max_attempts),
             progress_reporter(progress, show_progress, "quicklooks") as report,
         ):
-            names: list[str] = self.auth.call_json(
-                list_task_quicklooks.sync_detailed, **self._ids()
-            )["data"]
+            names: list[str] = self.auth.call_json(list_task_quicklooks, **self._ids())["data"]
             directory.mkdir(parents=True, exist_ok=True)
             written = 0
             for name in names:
-                response = self.auth.call(
-                    get_task_quicklook.sync_detailed, **self._ids(), name=name
-                )
-                # The name comes from the server: keep only its last component.
-                path = directory / f"quicklook_{Path(name).name}"
+                response = self.auth.call(get_task_quicklook, **self._ids(), name=name)
+                path = quicklook_path(directory, name)
                 write_atomically(path, response.content)
                 paths.append(str(path))
                 written += len(response.content)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._archive_rules import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_TOTAL_SIZE
@@ -13,17 +13,16 @@ from ._viz import VizMixin
 
 if TYPE_CHECKING:
     import geopandas
-    from up42_jobs_client.types import Response
 
     from ._progress import ProgressCallback
     from ._session import Session
 
-__all__ = ["Outputs"]
+__all__ = ["Outputs", "OutputsOperation"]
 
 LOGGER = logging.getLogger("up42_facade")
 
-Operation = tuple[Callable[..., "Response[Any]"], dict[str, Any]]
-"""A generated ``sync_detailed`` function and its arguments (without ``client``)."""
+OutputsOperation = tuple[ModuleType, dict[str, Any]]
+"""A generated operation module and its arguments (without ``client``)."""
 
 
 class Outputs(VizMixin):
@@ -40,10 +39,10 @@ class Outputs(VizMixin):
     results: list[str] | None
     quicklooks: list[str] | None
 
-    def _results_operation(self) -> Operation:
+    def _results_operation(self) -> OutputsOperation:
         raise NotImplementedError
 
-    def _download_operation(self) -> Operation:
+    def _download_operation(self) -> OutputsOperation:
         raise NotImplementedError
 
     def _download_url(self) -> str:

@@ -19,6 +19,7 @@ CORE = {
     "_archive_rules",
     "_errors",
     "_integrity",
+    "_job_rules",
     "_network",
     "_options",
     "_paths",
