@@ -20,7 +20,7 @@ from ._job_rules import (
 from ._outputs import Outputs, OutputsOperation
 from ._paths import default_directory
 from ._progress import progress_reporter
-from ._transport import call_options
+from ._retry import call_options
 
 if TYPE_CHECKING:
     from ._progress import ProgressCallback

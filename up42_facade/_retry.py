@@ -15,20 +15,27 @@ after each failed attempt and do the waiting themselves, with the session's swap
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import math
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC
+
+from ._errors import ConfigurationError
 
 __all__ = [
     "NOT_PROCESSED_STATUSES",
     "RETRYABLE_STATUSES",
     "Attempts",
+    "CallOptions",
     "RetryPolicy",
+    "call_options",
+    "current_call_options",
     "parse_retry_after",
 ]
 
@@ -213,3 +220,45 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         when = when.replace(tzinfo=UTC)
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """Overrides for the requests made inside ``call_options`` (e.g. one quicklook download).
+
+    Attributes:
+        timeout: Seconds to wait for an answer, instead of the session's read timeout.
+        max_attempts: Attempts per request, instead of the policy's.
+    """
+
+    timeout: float | None = None
+    max_attempts: int | None = None
+
+
+_CALL_OPTIONS: ContextVar[CallOptions | None] = ContextVar("_CALL_OPTIONS", default=None)
+_NO_OPTIONS = CallOptions()
+
+
+def current_call_options() -> CallOptions:
+    """The overrides of the ``call_options`` block the current thread or task is in."""
+    return _CALL_OPTIONS.get() or _NO_OPTIONS
+
+
+@contextlib.contextmanager
+def call_options(
+    *, timeout: float | None = None, max_attempts: int | None = None
+) -> Iterator[None]:
+    """Apply ``timeout`` and ``max_attempts`` to the API requests made inside the block.
+
+    Raises:
+        ConfigurationError: A value is out of range.
+    """
+    if timeout is not None and not timeout > 0:
+        raise ConfigurationError(f"timeout must be a number of seconds > 0, not {timeout!r}")
+    if max_attempts is not None and max_attempts < 1:
+        raise ConfigurationError(f"max_attempts must be >= 1, not {max_attempts!r}")
+    token = _CALL_OPTIONS.set(CallOptions(timeout=timeout, max_attempts=max_attempts))
+    try:
+        yield
+    finally:
+        _CALL_OPTIONS.reset(token)

@@ -16,6 +16,7 @@ PACKAGE = ROOT / "up42_facade"
 
 # The core both front doors share: no sockets, no files of the user's, no waiting.
 CORE = {
+    "_api_retry",
     "_archive_rules",
     "_errors",
     "_integrity",
