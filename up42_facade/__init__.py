@@ -7,9 +7,17 @@ Example:
     >>> job.track_status()  # doctest: +SKIP
     'SUCCEEDED'
 
+Async apps use ``AsyncUp42``, whose jobs (``AsyncJob``) have every member as a coroutine::
+
+    async with up42.AsyncUp42(project_id="...", project_api_key="...") as session:
+        job = await session.initialize_job("d62c27c0-24e9-433d-b509-ae080504d5c6")
+        await job.track_status()
+
 Heavy libraries (geopandas, matplotlib, folium) load on first use, not here.
 """
 
+from ._async_job import AsyncJob, AsyncJobTask
+from ._async_up42 import AsyncUp42
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -37,6 +45,9 @@ from ._version import __version__
 
 __all__ = [
     "APIError",
+    "AsyncJob",
+    "AsyncJobTask",
+    "AsyncUp42",
     "AuthenticationError",
     "ConfigurationError",
     "DownloadError",

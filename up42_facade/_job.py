@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 from ._errors import APIError, AuthenticationError, JobFailedError, NotFoundError, Up42Error
 from ._job_rules import (
     LOG_FETCH_WORKERS,
+    OperationArgs,
     Tracker,
     cancel_went_through,
     download_operation,
@@ -24,7 +25,7 @@ from ._job_rules import (
 )
 from ._jobtask import JobTask
 from ._options import DEFAULT_INTEGRITY, DownloadOptions, IntegrityMode
-from ._outputs import Outputs, OutputsOperation
+from ._outputs import Outputs
 from ._paths import default_directory
 from ._status import JobStatus
 
@@ -250,10 +251,10 @@ class Job(Outputs):
 
     # -- results -------------------------------------------------------------------------
 
-    def _results_operation(self) -> OutputsOperation:
+    def _results_operation(self) -> OperationArgs:
         return results_operation(self.project_id, self.job_id)
 
-    def _download_operation(self) -> OutputsOperation:
+    def _download_operation(self) -> OperationArgs:
         return download_operation(self.project_id, self.job_id)
 
     def get_jobtasks_results_json(self) -> dict[str, dict[str, Any]]:

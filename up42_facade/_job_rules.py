@@ -20,6 +20,7 @@ from ._status import CANCELLED_STATUSES, JobStatus, ended_badly
 
 __all__ = [
     "LOG_FETCH_WORKERS",
+    "OperationArgs",
     "Tracker",
     "cancel_went_through",
     "download_operation",
@@ -50,9 +51,11 @@ def task_ids(project_id: str, job_id: str, task_id: str) -> dict[str, UUID]:
     return {**job_ids(project_id, job_id), "task_id": UUID(task_id)}
 
 
-def results_operation(
-    project_id: str, job_id: str, task_id: str | None = None
-) -> tuple[ModuleType, dict[str, UUID]]:
+OperationArgs = tuple[ModuleType, dict[str, UUID]]
+"""A generated operation module and its path arguments (without ``client``)."""
+
+
+def results_operation(project_id: str, job_id: str, task_id: str | None = None) -> OperationArgs:
     """The generated operation answering the ``data-json`` of a job, or of one of its tasks."""
     from up42_jobs_client.api.outputs import get_job_results_json, get_task_results_json
 
@@ -61,9 +64,7 @@ def results_operation(
     return get_task_results_json, task_ids(project_id, job_id, task_id)
 
 
-def download_operation(
-    project_id: str, job_id: str, task_id: str | None = None
-) -> tuple[ModuleType, dict[str, UUID]]:
+def download_operation(project_id: str, job_id: str, task_id: str | None = None) -> OperationArgs:
     """The generated operation answering a signed URL of a job's (or a task's) results."""
     from up42_jobs_client.api.downloads import get_job_download_url, get_task_download_url
 

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from ._files import write_atomically
 from ._job_rules import (
+    OperationArgs,
     download_operation,
     find_task,
     job_ids,
@@ -17,7 +18,7 @@ from ._job_rules import (
     task_ids,
     task_repr,
 )
-from ._outputs import Outputs, OutputsOperation
+from ._outputs import Outputs
 from ._paths import default_directory
 from ._progress import progress_reporter
 from ._retry import call_options
@@ -85,10 +86,10 @@ class JobTask(Outputs):
         self._info = find_task(tasks, self.project_id, self.job_id, self.jobtask_id)
         return self._info
 
-    def _results_operation(self) -> OutputsOperation:
+    def _results_operation(self) -> OperationArgs:
         return results_operation(self.project_id, self.job_id, self.jobtask_id)
 
-    def _download_operation(self) -> OutputsOperation:
+    def _download_operation(self) -> OperationArgs:
         return download_operation(self.project_id, self.job_id, self.jobtask_id)
 
     def download_quicklooks(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._archive_rules import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_TOTAL_SIZE
+from ._job_rules import OperationArgs
 from ._options import DEFAULT_INTEGRITY, DownloadOptions, IntegrityMode
 from ._viz import VizMixin
 
@@ -17,12 +17,9 @@ if TYPE_CHECKING:
     from ._progress import ProgressCallback
     from ._session import Session
 
-__all__ = ["Outputs", "OutputsOperation"]
+__all__ = ["Outputs"]
 
 LOGGER = logging.getLogger("up42_facade")
-
-OutputsOperation = tuple[ModuleType, dict[str, Any]]
-"""A generated operation module and its arguments (without ``client``)."""
 
 
 class Outputs(VizMixin):
@@ -39,10 +36,10 @@ class Outputs(VizMixin):
     results: list[str] | None
     quicklooks: list[str] | None
 
-    def _results_operation(self) -> OutputsOperation:
+    def _results_operation(self) -> OperationArgs:
         raise NotImplementedError
 
-    def _download_operation(self) -> OutputsOperation:
+    def _download_operation(self) -> OperationArgs:
         raise NotImplementedError
 
     def _download_url(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,13 +118,17 @@ def _clock_time(seconds_from_now: float) -> str:
     return moment.strftime("%H:%M:%S UTC")
 
 
-def json_body(response: httpx.Response) -> Any:
+def json_body(response: httpx.Response, loads: Callable[[bytes], Any] = json.loads) -> Any:
     """The JSON body of a successful answer, as plain Python data.
+
+    Args:
+        response: The answer.
+        loads: The JSON parser (``_json_slices.loads_in_slices`` on a worker thread).
 
     Raises:
         InvalidResponseError: The body is not JSON (the spec allows nothing else here).
     """
     try:
-        return json.loads(response.content)
+        return loads(response.content)
     except ValueError:
         raise invalid_response(response, "the body is not valid JSON") from None

@@ -92,8 +92,8 @@ class Session(SessionBase):
             verify=verify,
             proxy=proxy,
             trust_env=trust_env,
-            sleep=sleep,
         )
+        self.sleep = sleep
 
         def stack(auth: httpx.Auth | tuple[str, str]) -> httpx.Client:
             inner = transport or httpx.HTTPTransport(**self._transport_options)
@@ -115,6 +115,9 @@ class Session(SessionBase):
             base_url=self.base_url,
             token="managed-by-TokenAuth",  # noqa: S106 - not a secret, a placeholder
         ).set_httpx_client(stack(self.tokens))
+
+    def _transfer_sleep(self, seconds: float) -> None:
+        self.sleep(seconds)
 
     @property
     def client(self) -> AuthenticatedClient:

@@ -12,7 +12,6 @@ import functools
 import json
 import os
 import uuid
-from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -76,7 +75,6 @@ class SessionBase:
         verify: VerifyTypes,
         proxy: str | None,
         trust_env: bool,
-        sleep: Callable[[float], None],
     ) -> None:
         if not project_id or not project_api_key:
             raise ConfigurationError(
@@ -87,7 +85,6 @@ class SessionBase:
         self.project_id = check_uuid(project_id, "project_id")
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
-        self.sleep = sleep
         self.timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         self.network = Network(verify=verify, proxy=proxy, trust_env=trust_env)
         proxy_url = self.network.proxy_for(self.base_url)
@@ -118,7 +115,11 @@ class SessionBase:
             connect_timeout=float(self.timeout.connect or DEFAULT_CONNECT_TIMEOUT),
             read_timeout=float(self.timeout.read or DEFAULT_READ_TIMEOUT),
         )
-        return TransferSettings(storage=storage, policy=self.retry, sleep=self.sleep)
+        return TransferSettings(storage=storage, policy=self.retry, sleep=self._transfer_sleep)
+
+    def _transfer_sleep(self, seconds: float) -> None:
+        """How a download's worker waits between attempts: through the session's ``sleep``."""
+        raise NotImplementedError
 
 
 def judged(result: Response[T], raw: httpx.Response) -> Response[T]:

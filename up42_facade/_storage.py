@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import http.client
 import logging
+import socket
 import ssl
 from urllib.parse import urlsplit
 
@@ -60,6 +61,12 @@ class StorageResponse:
         """Close the response and its connection."""
         self.response.close()
         self._connection.close()
+
+    def abort(self) -> None:
+        """From another thread: make a read that blocks on this answer return at once."""
+        sock = self._connection.sock
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class StorageClient:

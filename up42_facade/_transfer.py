@@ -17,6 +17,7 @@ signature.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.client
 import logging
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
+from ._cancel import NEVER, Cancel
 from ._errors import DownloadError, IntegrityError
 from ._integrity import Digests, RemoteObject, mismatches, wanted_digests
 from ._network import Network
@@ -73,6 +75,8 @@ class TransferSettings:
         policy: The session's retry policy.
         sleep: Waits between attempts (the session's, swappable in tests).
         clock: Monotonic clock for deadlines.
+        cancel: Set from another thread to stop the transfer at once (the async front
+            door's cancellation); its connection is closed and ``Cancelled`` raised.
     """
 
     storage: StorageClient = field(
@@ -83,6 +87,7 @@ class TransferSettings:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    cancel: Cancel = NEVER
 
 
 class Transfer:
@@ -133,6 +138,9 @@ class Transfer:
         self._pool: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
         for _ in range(POOL_BUFFERS if threaded_hash else 1):
             self._pool.put(bytearray(CHUNK_SIZE))
+        self._cancel = settings.cancel
+        self._on_cancel = contextlib.ExitStack()
+        self._on_cancel.enter_context(self._cancel.hook(self._abort))
 
     def __enter__(self) -> Transfer:
         return self
@@ -147,8 +155,15 @@ class Transfer:
 
     def close(self) -> None:
         """Close the connection and stop the hashing thread."""
+        self._on_cancel.close()
         self._close_answer()
         self._digests.close()
+
+    def _abort(self) -> None:
+        """Cancelled (from another thread): unblock a read of the current answer."""
+        answer = self._answer
+        if answer is not None:
+            answer.abort()
 
     @property
     def where(self) -> str:
@@ -194,6 +209,7 @@ class Transfer:
             IntegrityError: The bytes did not verify, twice.
         """
         while not self._done:
+            self._cancel.check()
             if self._answer is None:
                 self._open()
                 continue
@@ -304,7 +320,9 @@ class Transfer:
 
         Raises:
             DownloadError: Attempts or time ran out.
+            Cancelled: The transfer was cancelled (its connection was closed for that).
         """
+        self._cancel.check()
         self._close_answer()
         self._last_error = exc
         made_progress = progress and self.offset > self._attempt_offset
@@ -321,6 +339,7 @@ class Transfer:
             ) from None
         if wait > 0:
             self._settings.sleep(wait)
+            self._cancel.check()
 
     def _body_ended(self) -> None:
         """The response body has no more bytes: finished, or cut short."""

@@ -91,8 +91,8 @@ class _VizHost(Protocol):
     results: list[str] | None
     quicklooks: list[str] | None
 
-    def get_results_json(self, as_dataframe: bool = False) -> Any:
-        """The job's data.json: a FeatureCollection dict, or a GeoDataFrame when asked."""
+    def _api_footprints(self) -> geopandas.GeoDataFrame:
+        """The footprints from the API, when nothing is downloaded."""
 
 
 def _require(member: str, *modules: str) -> None:
@@ -167,7 +167,8 @@ class VizMixin:
     """Classic visualisation members for ``Job`` and ``JobTask`` (needs the ``viz`` extra).
 
     The class mixing it in provides ``results`` and ``quicklooks`` (paths of the last
-    downloads, or None) and ``get_results_json(as_dataframe=False)``.
+    downloads, or None) and ``get_results_json(as_dataframe=False)``; the footprints come
+    from the downloaded data.json, else from ``_api_footprints``.
 
     Example::
 
@@ -177,6 +178,11 @@ class VizMixin:
     """
 
     plot_coverage = staticmethod(plot_coverage)
+
+    def _api_footprints(self) -> geopandas.GeoDataFrame:
+        """The footprints from the API (``get_results_json(as_dataframe=True)``)."""
+        frame: geopandas.GeoDataFrame = self.get_results_json(as_dataframe=True)  # type: ignore[attr-defined]
+        return frame
 
     def plot_results(
         self,
@@ -518,8 +524,7 @@ def _footprints(host: _VizHost) -> geopandas.GeoDataFrame:
         for path in host.results or []:
             if path.endswith(suffix):
                 return feature_collection_to_geodataframe(Path(path).read_bytes())
-    frame: geopandas.GeoDataFrame = host.get_results_json(as_dataframe=True)
-    return frame
+    return host._api_footprints()
 
 
 def _feature_names(frame: geopandas.GeoDataFrame, name_column: str) -> list[str]:

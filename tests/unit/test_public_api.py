@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
+
+import pytest
+
 import up42_facade
 from up42_facade import JobStatus
 
 PUBLIC = {
-    "APIError", "AuthenticationError", "ConfigurationError", "DownloadError", "IntegrityError",
+    "APIError", "AsyncJob", "AsyncJobTask", "AsyncUp42", "AuthenticationError",
+    "ConfigurationError", "DownloadError", "IntegrityError",
     "InvalidResponseError", "Job", "JobCancelledError", "JobError", "JobFailedError", "JobStatus",
     "JobTask", "JobTimeoutError", "NotFoundError", "RateLimitError", "RetryPolicy", "ServerError",
     "TransportError", "UnsafeArchiveError", "Up42", "Up42Error", "__version__", "authenticate",
@@ -48,3 +53,52 @@ def test_a_status_the_server_adds_later_parses_to_a_plain_string() -> None:
     assert JobStatus.parse("QUEUED_FOR_REVIEW") == "QUEUED_FOR_REVIEW"
     assert not isinstance(JobStatus.parse("QUEUED_FOR_REVIEW"), JobStatus)
     assert JobStatus.is_known("RUNNING") and not JobStatus.is_known("QUEUED_FOR_REVIEW")
+
+
+CLASSIC_JOB_METHODS = (
+    "track_status", "cancel_job", "download_quicklooks", "get_results_json", "download_results",
+    "upload_results_to_bucket", "get_logs", "get_jobtasks", "get_jobtasks_results_json",
+    "get_credits",
+)  # fmt: skip
+CLASSIC_JOB_PROPERTIES = ("info", "status", "is_succeeded")
+CLASSIC_TASK_METHODS = ("get_results_json", "download_results", "download_quicklooks")
+
+
+def _same_parameters(sync: object, async_: object, *, drop: tuple[str, ...] = ()) -> None:
+    ours = [p for p in inspect.signature(async_).parameters.values() if p.name not in drop]  # type: ignore[arg-type]
+    theirs = [p for p in inspect.signature(sync).parameters.values() if p.name not in drop]  # type: ignore[arg-type]
+    assert [(p.name, p.kind, p.default) for p in ours] == [
+        (p.name, p.kind, p.default) for p in theirs
+    ]
+
+
+@pytest.mark.parametrize("name", CLASSIC_JOB_METHODS)
+def test_every_classic_job_member_is_a_coroutine_of_async_job_with_the_same_parameters(
+    name: str,
+) -> None:
+    member = getattr(up42_facade.AsyncJob, name)
+    assert inspect.iscoroutinefunction(member), name
+    # track_status's sleep is awaited on the async side; its name and default stay the same.
+    _same_parameters(getattr(up42_facade.Job, name), member)
+
+
+@pytest.mark.parametrize("name", CLASSIC_JOB_PROPERTIES)
+def test_the_classic_properties_are_coroutine_methods_of_async_job(name: str) -> None:
+    assert isinstance(inspect.getattr_static(up42_facade.Job, name), property)
+    assert inspect.iscoroutinefunction(getattr(up42_facade.AsyncJob, name))
+    assert list(inspect.signature(getattr(up42_facade.AsyncJob, name)).parameters) == ["self"]
+
+
+@pytest.mark.parametrize("name", CLASSIC_TASK_METHODS)
+def test_every_classic_jobtask_member_is_a_coroutine_of_async_jobtask(name: str) -> None:
+    member = getattr(up42_facade.AsyncJobTask, name)
+    assert inspect.iscoroutinefunction(member)
+    _same_parameters(getattr(up42_facade.JobTask, name), member)
+    assert inspect.iscoroutinefunction(up42_facade.AsyncJobTask.info)
+
+
+@pytest.mark.parametrize("name", ["plot_results", "plot_quicklooks", "map_results"])
+def test_the_viz_members_stay_plain_methods_on_the_async_classes(name: str) -> None:
+    for cls in (up42_facade.AsyncJob, up42_facade.AsyncJobTask):
+        assert not inspect.iscoroutinefunction(getattr(cls, name))
+        _same_parameters(getattr(up42_facade.Job, name), getattr(cls, name))
