@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from ._archive_rules import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_TOTAL_SIZE
 from ._async_session import AsyncSession, on_loop
+from ._cancel import Cancel, Cancelled
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -151,8 +152,8 @@ class _AsyncOutputs(VizMixin):
         )
         directory = Path(output_directory) if output_directory else self._default_directory()
         LOGGER.info("Downloading results of job %s to %s", self.job_id, directory)
-        report = _on_loop_progress(progress)
         loop = asyncio.get_running_loop()
+        reporter = _LoopProgress(progress, loop)
 
         def work(settings: TransferSettings) -> list[str]:
             return download_results(
@@ -161,24 +162,56 @@ class _AsyncOutputs(VizMixin):
                 unpacking=unpacking,
                 settings=settings,
                 options=options,
-                progress=report,
+                progress=reporter.for_worker(settings.cancel),
                 show_progress=show_progress,
             )
 
-        self.results = await self.auth.in_worker(work)
-        return self.results
+        try:
+            results = await self.auth.in_worker(work)
+        except Cancelled:
+            reporter.raise_failure()
+            raise
+        reporter.raise_failure()
+        self.results = results
+        return results
 
 
-def _on_loop_progress(progress: ProgressCallback | None) -> ProgressCallback | None:
-    """The app's progress callback, called on its event loop rather than a worker thread."""
-    if progress is None:
-        return None
-    loop = asyncio.get_running_loop()
+class _LoopProgress:
+    """The app's progress callback, called on its event loop rather than a worker thread.
 
-    def report(done: int, total: int | None) -> None:
-        loop.call_soon_threadsafe(progress, done, total)
+    As in the sync door, a callback that raises stops the download (and its error is what
+    ``download_results`` raises).
+    """
 
-    return report
+    def __init__(self, progress: ProgressCallback | None, loop: asyncio.AbstractEventLoop) -> None:
+        self._progress = progress
+        self._loop = loop
+        self._failure: BaseException | None = None
+
+    def for_worker(self, cancel: Cancel) -> ProgressCallback | None:
+        """The callback for the worker thread: it only schedules the app's on the loop."""
+        progress = self._progress
+        if progress is None:
+            return None
+
+        def call(done: int, total: int | None) -> None:
+            if self._failure is not None:
+                return
+            try:
+                progress(done, total)
+            except BaseException as exc:  # the app's own error: stop the download, raise it
+                self._failure = exc
+                cancel.set()
+
+        def report(done: int, total: int | None) -> None:
+            self._loop.call_soon_threadsafe(call, done, total)
+
+        return report
+
+    def raise_failure(self) -> None:
+        """Raise the callback's error, if it raised one."""
+        if self._failure is not None:
+            raise self._failure
 
 
 class AsyncJobTask(_AsyncOutputs):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import time
@@ -23,7 +24,7 @@ import httpx
 from ._async_transport import AsyncRetryTransport, AsyncSleep
 from ._auth import AsyncTokenAuth
 from ._cancel import Cancel, Cancelled
-from ._errors import Up42Error
+from ._errors import ConfigurationError, Up42Error
 from ._json_slices import loads_in_slices
 from ._network import VerifyTypes
 from ._responses import json_body
@@ -84,7 +85,10 @@ async def in_thread(work: Callable[[Cancel], T]) -> T:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
         cancel.set()
-        await asyncio.wait([future])
+        # The cleanup is short (the connections are closed); a second cancel must not cut it.
+        while not future.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([future])
         if not future.cancelled():
             future.exception()  # retrieved: it is the cancellation's echo, not news
         raise
@@ -131,7 +135,7 @@ class AsyncSession(SessionBase):
             trust_env=trust_env,
         )
         if max_in_flight < 1:
-            raise ValueError("max_in_flight must be >= 1")
+            raise ConfigurationError(f"max_in_flight must be >= 1, not {max_in_flight!r}")
         self.sleep = sleep
         limits = httpx.Limits(
             max_connections=max_in_flight, max_keepalive_connections=max_in_flight
