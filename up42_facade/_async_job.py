@@ -112,7 +112,9 @@ class _AsyncOutputs(VizMixin):
             from ._results import feature_collection_to_geodataframe
 
             raw = (await self.auth.call(operation, **kwargs)).content
-            return await asyncio.to_thread(feature_collection_to_geodataframe, raw)
+            return await asyncio.to_thread(
+                feature_collection_to_geodataframe, raw, yield_often=True
+            )
         collection: dict[str, Any] = await self.auth.call_json(operation, **kwargs)
         return collection
 

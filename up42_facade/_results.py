@@ -40,15 +40,16 @@ dominates.
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import json
 import re
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from ._gc import collector_paused
+from ._json_slices import loads_in_slices
 
 if TYPE_CHECKING:
     import geopandas
@@ -56,6 +57,12 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 __all__ = ["feature_collection_to_geodataframe"]
+
+#: Numbers parsed per block when yielding often: 1 MiB of number lines takes pandas' C
+#: reader about 10 ms here, which holds the GIL that long.
+NUMBER_BLOCK_BYTES = 1 << 20
+# Set while a parse must let other threads in often (``yield_often``).
+_YIELD_OFTEN: ContextVar[bool] = ContextVar("_YIELD_OFTEN", default=False)
 
 #: The classic SDK set this CRS on every results frame; GeoJSON (RFC 7946) is always WGS 84.
 CRS = "EPSG:4326"
@@ -132,7 +139,9 @@ _MIN_RING_COORDS = 4
 _MIN_LINE_COORDS = 2
 
 
-def feature_collection_to_geodataframe(raw: bytes) -> geopandas.GeoDataFrame:
+def feature_collection_to_geodataframe(
+    raw: bytes, *, yield_often: bool = False
+) -> geopandas.GeoDataFrame:
     """Parse a GeoJSON FeatureCollection into a GeoDataFrame in EPSG:4326.
 
     The result is exactly what the classic SDK returned,
@@ -148,6 +157,10 @@ def feature_collection_to_geodataframe(raw: bytes) -> geopandas.GeoDataFrame:
 
     Args:
         raw: The body of ``GET .../outputs/data-json/`` (JSON, UTF-8).
+        yield_often: Parse in slices that let other threads run in between (the async
+            front door's worker thread, beside an event loop), at some cost in speed: the
+            properties a feature at a time (``_json_slices``) instead of by msgspec, the
+            numbers in blocks of ``NUMBER_BLOCK_BYTES``. The result is the same.
 
     Returns:
         One row per feature, in EPSG:4326.
@@ -159,7 +172,11 @@ def feature_collection_to_geodataframe(raw: bytes) -> geopandas.GeoDataFrame:
     """
     import geopandas
 
-    frame = _fast_path(raw)
+    token = _YIELD_OFTEN.set(yield_often)
+    try:
+        frame = _fast_path(raw)
+    finally:
+        _YIELD_OFTEN.reset(token)
     if frame is None:
         return geopandas.GeoDataFrame.from_features(json.loads(raw), crs=CRS)
     return frame
@@ -169,27 +186,9 @@ class _UseReferenceError(Exception):
     """Raised inside the fast path: this input needs the reference code."""
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the fast path allocates.
-
-    json.loads of a large document creates about a million dicts and lists, none of them
-    garbage before the frame is built; the collector would scan that heap again and again as
-    it grows and ages (the classic path spends half its time there). Paused, it meets only
-    what survives, once, after the call; cycles made meanwhile are collected then.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _fast_path(raw: bytes) -> geopandas.GeoDataFrame | None:
     """Build the frame with vectorised geometry construction; ``None``: use the reference."""
-    with _gc_paused():
+    with collector_paused():
         cut = _cut_out_arrays(raw)
         if cut is None:
             return None  # no coordinate arrays (or not UTF-8): nothing to gain
@@ -254,6 +253,15 @@ def _decode(skeleton: bytes) -> str:
 
 
 def _loads(skeleton: bytes) -> Any:
+    if _YIELD_OFTEN.get():
+        try:
+            return loads_in_slices(skeleton)
+        except ValueError as error:
+            raise _UseReferenceError from error
+    return _loads_at_once(skeleton)
+
+
+def _loads_at_once(skeleton: bytes) -> Any:
     """The skeleton parsed exactly as json.loads parses it, by msgspec where it can.
 
     msgspec reads the UTF-8 bytes in place, builds no intermediate document (peak memory as
@@ -568,6 +576,32 @@ def _parse_numbers(lines: bytes, count: int) -> npt.NDArray[np.float64]:
     # Before 3.1 pandas' default converter is not always correctly rounded; "round_trip" is
     # Python's own. From 3.1 every mode is fast_float, and the option is deprecated.
     rounding = {} if _rounds_correctly(pd.__version__) else {"float_precision": "round_trip"}
+    if _YIELD_OFTEN.get() and len(lines) > NUMBER_BLOCK_BYTES:
+        blocks = [_parse_numbers_block(block, rounding) for block in _line_blocks(lines)]
+        values = np.concatenate(blocks) if blocks else np.empty(0, dtype=np.float64)
+    else:
+        values = _parse_numbers_block(lines, rounding)
+    if len(values) != count:
+        raise _UseReferenceError
+    return values
+
+
+def _line_blocks(lines: bytes) -> list[bytes]:
+    """``lines`` cut into blocks of about ``NUMBER_BLOCK_BYTES``, each ending with a line."""
+    blocks, start = [], 0
+    while start < len(lines):
+        end = lines.find(b"\n", min(start + NUMBER_BLOCK_BYTES, len(lines) - 1))
+        end = len(lines) if end < 0 else end + 1
+        blocks.append(lines[start:end])
+        start = end
+    return blocks
+
+
+def _parse_numbers_block(lines: bytes, rounding: dict[str, str]) -> npt.NDArray[np.float64]:
+    """One block of ``_parse_numbers``: one number per line, all of them read."""
+    import numpy as np
+    import pandas as pd
+
     try:
         values: npt.NDArray[np.float64] = pd.read_csv(
             io.BytesIO(lines),
@@ -581,8 +615,6 @@ def _parse_numbers(lines: bytes, count: int) -> npt.NDArray[np.float64]:
         )["v"].to_numpy()
     except (ValueError, pd.errors.ParserError) as error:
         raise _UseReferenceError from error
-    if len(values) != count:
-        raise _UseReferenceError
     return values
 
 

@@ -20,6 +20,7 @@ CORE = {
     "_archive_rules",
     "_cancel",
     "_errors",
+    "_gc",
     "_integrity",
     "_job_rules",
     "_json_slices",
