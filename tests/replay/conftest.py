@@ -24,6 +24,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "sandbox_only(reason): needs a sandbox trick (expired tokens, injected faults); "
         "not re-recorded against the real API",
     )
+    config.addinivalue_line(
+        "markers",
+        "replays(test): replays the cassette and ids that `test` (`<module>/<test name>`) "
+        "recorded; skipped while recording, since that test re-records them",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -33,6 +38,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     marker = item.get_closest_marker("sandbox_only")
     if marker is not None and mode_of(item.config) == "real":
         pytest.skip(f"recording against the real API: {marker.args[0]}; its sandbox cassette stays")
+    # Same reason: the cassette a `replays` test would name for deletion is its twin's.
+    replayed = item.get_closest_marker("replays")
+    if replayed is not None and mode_of(item.config) != "replay":
+        pytest.skip(f"replay only: {replayed.args[0]} records the cassette this test replays")
 
 
 # -- vcr ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ seeded, so every recording sees the same ids whichever tests run.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -117,7 +118,8 @@ def mode_of(config: pytest.Config) -> Mode:
 
 
 class Sleeper:
-    """Stands in for ``time.sleep``: remembers every wait; only a recording really waits.
+    """Stands in for ``time.sleep`` (``asleep`` for ``asyncio.sleep``): remembers every wait;
+    only a recording really waits.
 
     Args:
         cap: Longest real wait per call; 0 never waits (replay), None waits in full.
@@ -129,9 +131,19 @@ class Sleeper:
 
     def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
-        wait = seconds if self._cap is None else min(seconds, self._cap)
+        wait = self._capped(seconds)
         if wait > 0:
             time.sleep(wait)
+
+    async def asleep(self, seconds: float) -> None:
+        """Stands in for ``asyncio.sleep`` (an ``AsyncUp42``'s sleep); same ``calls``, same cap."""
+        self.calls.append(seconds)
+        wait = self._capped(seconds)
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def _capped(self, seconds: float) -> float:
+        return seconds if self._cap is None else min(seconds, self._cap)
 
 
 class IdBook:
@@ -206,6 +218,17 @@ class Target:
             project_api_key=self.project_api_key,
             base_url=self.base_url,
             sleep=self.sleep,
+            **options,
+        )
+
+    def async_session(self, **options: Any) -> up42.AsyncUp42:
+        """An async session against the target (enter it with ``async with``, which fetches a
+        token) whose waits go to ``self.sleep``."""
+        return up42.AsyncUp42(
+            project_id=self.project_id,
+            project_api_key=self.project_api_key,
+            base_url=self.base_url,
+            sleep=self.sleep.asleep,
             **options,
         )
 
