@@ -61,6 +61,8 @@ __all__ = ["feature_collection_to_geodataframe"]
 #: Numbers parsed per block when yielding often: 1 MiB of number lines takes pandas' C
 #: reader about 10 ms here, which holds the GIL that long.
 NUMBER_BLOCK_BYTES = 1 << 20
+#: Parsed features freed at a time when yielding often.
+RELEASE_BLOCK = 1000
 # Set while a parse must let other threads in often (``yield_often``).
 _YIELD_OFTEN: ContextVar[bool] = ContextVar("_YIELD_OFTEN", default=False)
 
@@ -208,9 +210,19 @@ def _fast_path(raw: bytes) -> geopandas.GeoDataFrame | None:
         except _UseReferenceError:
             return None
         frame = _assemble(raw, walk, coordinates)
+        if _YIELD_OFTEN.get():
+            # Freeing 50,000 parsed features at once holds the GIL for over 100 ms.
+            _release_gradually(walk.features)
+            _release_gradually(walk.properties)
         # Freed while paused: the collector then meets only what the frame keeps.
         del walk, coordinates
     return frame
+
+
+def _release_gradually(items: list[Any]) -> None:
+    """Empty a big list a block at a time, so other threads run between the blocks."""
+    while items:
+        del items[-RELEASE_BLOCK:]
 
 
 def _cut_out_arrays(raw: bytes) -> tuple[bytes, bytes, int, str] | None:

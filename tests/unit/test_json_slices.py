@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.bench_dataframe import make_collection
-from up42_facade._json_slices import DECODE_BLOCK, loads_in_slices
+from up42_facade._json_slices import DECODE_BLOCK, LOOKAHEAD, loads_in_slices
 from up42_facade._results import NUMBER_BLOCK_BYTES, feature_collection_to_geodataframe
 
 SCALARS = st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text()
@@ -83,3 +83,10 @@ def test_the_geodataframe_parsed_in_slices_is_the_one_parsed_at_once() -> None:
         feature_collection_to_geodataframe(raw, yield_often=True),
         feature_collection_to_geodataframe(raw),
     )
+
+
+def test_values_longer_than_the_lookahead_are_read_whole() -> None:
+    long_string = "x" * (LOOKAHEAD + 5)
+    raw = json.dumps({"meta": long_string, "features": [{"p": long_string}, [1.5] * 300_000]})
+    same_as_json(raw.encode())
+    same_as_json(raw.encode()[:-2])  # cut short: json.loads's own error
