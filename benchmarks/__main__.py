@@ -32,32 +32,39 @@ GOALS: dict[str, tuple[str, float, bool]] = {
     "GeoDataFrame": ("speed-up >= 4x", 4.0, True),
     "job.info": ("time ratio <= 1.3", 1.3, False),
     "import": ("<= +100 ms", 100.0, False),
+    # Round 2's async door: its baseline for logs is the sync get_logs, not sequential calls.
+    "async get_logs": ("time ratio <= 1.0 (sync get_logs)", 1.0, False),
+    "await job.info()": ("time ratio <= 1.3", 1.3, False),
 }
 
 
 def _goal(row: dict[str, Any]) -> tuple[str, bool | None]:
-    what = str(row["what"])
-    for key, (text, bound, minimum) in GOALS.items():
-        if key.lower() in what.lower():
-            if key == "import":
-                value = float(row.get("difference_ms", row.get("ratio", 0.0)))
-                return text, value <= bound
-            ratio = float(row["ratio"])
-            met = ratio >= bound if minimum else ratio <= bound
-            if key == "download" and "ours_rss_mb" in row:
-                met = met and float(row["ours_rss_mb"]) < 150
-            return text, met
-    return str(row.get("goal", "")), None
+    what = str(row["what"]).lower()
+    # The longest key that fits wins: "async get_logs" also holds "get_logs".
+    keys = [key for key in GOALS if key.lower() in what]
+    if not keys:
+        return str(row.get("goal", "")), None
+    key = max(keys, key=len)
+    text, bound, minimum = GOALS[key]
+    if key == "import":
+        value = float(row.get("difference_ms", row.get("ratio", 0.0)))
+        return text, value <= bound
+    ratio = float(row["ratio"])
+    met = ratio >= bound if minimum else ratio <= bound
+    if key == "download" and "ours_rss_mb" in row:
+        met = met and float(row["ours_rss_mb"]) < 150
+    return text, met
 
 
 def collect(*, runs: int, smoke: bool, peers: bool) -> list[dict[str, Any]]:
     """Run every benchmark module; return their rows."""
-    from benchmarks import bench_api, bench_dataframe, bench_download, bench_import
+    from benchmarks import bench_api, bench_async, bench_dataframe, bench_download, bench_import
 
     rows: list[dict[str, Any]] = []
     if smoke:
         rows += bench_download.run(size_mb=1, runs=1)
         rows += bench_api.run(tasks=3, latency=0.001, info_calls=5, runs=1)
+        rows += bench_async.run(tasks=3, latency=0.001, info_calls=5, runs=1)
         rows += bench_dataframe.run(features=200, runs=1)
         rows += bench_import.run(runs=1)
     else:
@@ -65,6 +72,7 @@ def collect(*, runs: int, smoke: bool, peers: bool) -> list[dict[str, Any]]:
         # md5 as well as crc32c: bound by md5's single-core speed, shown for honesty.
         rows += bench_download.run(size_mb=256, runs=runs, integrity="all")[:1]
         rows += bench_api.run(runs=runs)
+        rows += bench_async.run(runs=runs)
         rows += bench_dataframe.run(features=50_000, runs=runs)
         rows += bench_import.run(runs=max(runs, 5))
     if peers:
