@@ -16,8 +16,8 @@ Async apps use ``AsyncUp42``, whose jobs (``AsyncJob``) have every member as a c
 Heavy libraries (geopandas, matplotlib, folium) load on first use, not here.
 """
 
-from ._async_job import AsyncJob, AsyncJobTask
-from ._async_up42 import AsyncUp42
+from typing import TYPE_CHECKING, Any
+
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -42,6 +42,28 @@ from ._retry import RetryPolicy
 from ._status import JobStatus
 from ._up42 import Up42, authenticate, initialize_job, initialize_jobtask
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._async_job import AsyncJob, AsyncJobTask
+    from ._async_up42 import AsyncUp42
+
+# The async front door loads asyncio and its machinery: only when it is first used.
+_LAZY = {
+    "AsyncJob": "._async_job",
+    "AsyncJobTask": "._async_job",
+    "AsyncUp42": "._async_up42",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "APIError",

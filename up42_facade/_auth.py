@@ -9,7 +9,6 @@ so one renewal runs at a time however many threads or coroutines saw the token e
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
@@ -156,6 +155,8 @@ class AsyncTokenAuth(TokenState, httpx.Auth):
         project_id: str,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        import asyncio  # here, not at the top: the sync door never pays for it
+
         super().__init__(project_id=project_id, clock=clock)
         self._fetch = fetch
         self._lock = asyncio.Lock()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,7 +35,7 @@ def open_temporary(directory: Path, prefix: str, suffix: str) -> tuple[int, Path
     """
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        path = directory / f"{prefix}{secrets.token_hex(8)}{suffix}"
+        path = directory / f"{prefix}{os.urandom(8).hex()}{suffix}"
         try:
             return os.open(path, flags, 0o666), path
         except FileExistsError:  # pragma: no cover - 64 random bits
