@@ -123,16 +123,24 @@ class Network:
     verify: VerifyTypes = True
     proxy: str | None = None
     trust_env: bool = True
-    _context: ssl.SSLContext = field(init=False, repr=False, compare=False)
+    _context: ssl.SSLContext | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # Built once, so a bad CA bundle fails here, and every connection shares the context.
-        object.__setattr__(self, "_context", self._build_context())
         if self.proxy is not None:
             ProxyURL.parse(str(self.proxy))
 
     def ssl_context(self) -> ssl.SSLContext:
-        """The TLS context of every https connection, API and storage alike."""
+        """The TLS context of every https connection, API and storage alike.
+
+        Built on first use (loading a CA bundle takes tens of milliseconds) and shared from
+        then on; a session builds it at once, so a bad CA bundle fails there.
+
+        Raises:
+            ConfigurationError: ``verify`` names a missing or unreadable CA bundle.
+        """
+        if self._context is None:
+            object.__setattr__(self, "_context", self._build_context())
+        assert self._context is not None
         return self._context
 
     def _build_context(self) -> ssl.SSLContext:

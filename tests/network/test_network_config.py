@@ -103,7 +103,9 @@ def test_ssl_cert_file_is_read_with_trust_env_only(
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
     with pytest.raises(up42.ConfigurationError, match="SSL_CERT_FILE"):
-        Network()
+        Network().ssl_context()
+    with pytest.raises(up42.ConfigurationError, match="SSL_CERT_FILE"):
+        up42.Up42(project_id=PROJECT, project_api_key="key")  # a session checks at once
     assert Network(trust_env=False).ssl_context().verify_mode == ssl.CERT_REQUIRED
 
 
