@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from ._archive_rules import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_TOTAL_SIZE
 from ._async_session import AsyncSession, on_loop
+from ._async_transport import AsyncSleep
 from ._cancel import Cancel, Cancelled
 from ._errors import (
     APIError,
@@ -32,15 +33,14 @@ from ._errors import (
 from ._files import write_atomically
 from ._job_rules import (
     LOG_FETCH_WORKERS,
+    OutputsPlace,
     Tracker,
     cancel_went_through,
-    download_operation,
     find_task,
     job_ids,
     job_repr,
     print_logs,
     quicklook_path,
-    results_operation,
     task_ids,
     task_repr,
 )
@@ -55,7 +55,6 @@ if TYPE_CHECKING:
     import geopandas
     from up42_jobs_client.models import Job as JobModel
 
-    from ._job_rules import OperationArgs
     from ._progress import ProgressCallback
     from ._transfer import TransferSettings
 
@@ -63,10 +62,8 @@ __all__ = ["AsyncJob", "AsyncJobTask"]
 
 LOGGER = logging.getLogger("up42_facade")
 
-AsyncSleep = Callable[[float], Any]
 
-
-class _AsyncOutputs(VizMixin):
+class _AsyncOutputs(OutputsPlace, VizMixin):
     """The results members of ``AsyncJob`` and ``AsyncJobTask`` (see ``Outputs``)."""
 
     auth: AsyncSession
@@ -74,15 +71,6 @@ class _AsyncOutputs(VizMixin):
     job_id: str
     results: list[str] | None
     quicklooks: list[str] | None
-
-    def _results_operation(self) -> OperationArgs:
-        raise NotImplementedError
-
-    def _download_operation(self) -> OperationArgs:
-        raise NotImplementedError
-
-    def _default_directory(self) -> Path:
-        raise NotImplementedError
 
     async def _download_url(self) -> str:
         operation, kwargs = self._download_operation()
@@ -263,17 +251,11 @@ class AsyncJobTask(_AsyncOutputs):
         self._info = find_task(answer["data"], self.project_id, self.job_id, self.jobtask_id)
         return self._info
 
+    def _task_id(self) -> str:
+        return self.jobtask_id
+
     def _ids(self) -> dict[str, Any]:
         return task_ids(self.project_id, self.job_id, self.jobtask_id)
-
-    def _results_operation(self) -> OperationArgs:
-        return results_operation(self.project_id, self.job_id, self.jobtask_id)
-
-    def _download_operation(self) -> OperationArgs:
-        return download_operation(self.project_id, self.job_id, self.jobtask_id)
-
-    def _default_directory(self) -> Path:
-        return default_directory(self.project_id, self.job_id, f"jobtask_{self.jobtask_id}")
 
     async def download_quicklooks(
         self,
@@ -491,15 +473,6 @@ class AsyncJob(_AsyncOutputs):
             get_task_logs, **task_ids(self.project_id, self.job_id, task_id)
         )
         return response.content.decode("utf-8", "replace")
-
-    def _results_operation(self) -> OperationArgs:
-        return results_operation(self.project_id, self.job_id)
-
-    def _download_operation(self) -> OperationArgs:
-        return download_operation(self.project_id, self.job_id)
-
-    def _default_directory(self) -> Path:
-        return default_directory(self.project_id, self.job_id)
 
     async def get_jobtasks_results_json(self) -> dict[str, dict[str, Any]]:
         """``{task_id: FeatureCollection}`` for every task of the job."""

@@ -26,13 +26,11 @@ from ._auth import AsyncTokenAuth
 from ._cancel import Cancel, Cancelled
 from ._errors import ConfigurationError, Up42Error
 from ._json_slices import loads_in_slices
-from ._network import VerifyTypes
+from ._network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VerifyTypes
 from ._responses import json_body
 from ._retry import RetryPolicy
 from ._session_base import (
     DEFAULT_BASE_URL,
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_READ_TIMEOUT,
     LAST_RESPONSE,
     PARSE_ERRORS,
     SessionBase,

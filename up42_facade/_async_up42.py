@@ -11,11 +11,9 @@ from ._async_job import AsyncJob, AsyncJobTask
 from ._async_session import DEFAULT_MAX_IN_FLIGHT, AsyncSession
 from ._async_transport import AsyncSleep
 from ._job_rules import find_task, job_ids
-from ._network import VerifyTypes
+from ._network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VerifyTypes
 from ._retry import RetryPolicy
 from ._session_base import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_READ_TIMEOUT,
     check_uuid,
     resolve_credentials,
 )

@@ -13,20 +13,16 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 from ._errors import APIError, AuthenticationError, JobFailedError, NotFoundError, Up42Error
 from ._job_rules import (
     LOG_FETCH_WORKERS,
-    OperationArgs,
     Tracker,
     cancel_went_through,
-    download_operation,
     job_ids,
     job_repr,
     print_logs,
-    results_operation,
     task_ids,
 )
 from ._jobtask import JobTask
 from ._options import DEFAULT_INTEGRITY, DownloadOptions, IntegrityMode
 from ._outputs import Outputs
-from ._paths import default_directory
 from ._status import JobStatus
 
 if TYPE_CHECKING:
@@ -251,12 +247,6 @@ class Job(Outputs):
 
     # -- results -------------------------------------------------------------------------
 
-    def _results_operation(self) -> OperationArgs:
-        return results_operation(self.project_id, self.job_id)
-
-    def _download_operation(self) -> OperationArgs:
-        return download_operation(self.project_id, self.job_id)
-
     def get_jobtasks_results_json(self) -> dict[str, dict[str, Any]]:
         """``{task_id: FeatureCollection}`` for every task of the job."""
         return {task.jobtask_id: task.get_results_json() for task in self.get_jobtasks()}
@@ -342,6 +332,3 @@ class Job(Outputs):
             max_attempts=max_attempts,
         )
         return self.quicklooks
-
-    def _default_directory(self) -> Path:
-        return default_directory(self.project_id, self.job_id)

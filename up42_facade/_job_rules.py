@@ -16,11 +16,13 @@ from typing import Any
 from uuid import UUID
 
 from ._errors import JobTimeoutError, NotFoundError
+from ._paths import default_directory
 from ._status import CANCELLED_STATUSES, JobStatus, ended_badly
 
 __all__ = [
     "LOG_FETCH_WORKERS",
     "OperationArgs",
+    "OutputsPlace",
     "Tracker",
     "cancel_went_through",
     "download_operation",
@@ -71,6 +73,35 @@ def download_operation(project_id: str, job_id: str, task_id: str | None = None)
     if task_id is None:
         return get_job_download_url, job_ids(project_id, job_id)
     return get_task_download_url, task_ids(project_id, job_id, task_id)
+
+
+class OutputsPlace:
+    """Where the outputs of a job, or of one of its tasks, come from and go to.
+
+    ``Job``, ``JobTask`` and their async twins mix it in; a task says which it is by
+    ``_task_id``.
+    """
+
+    project_id: str
+    job_id: str
+
+    def _task_id(self) -> str | None:
+        """The task whose outputs these are; None for the whole job's."""
+        return None
+
+    def _results_operation(self) -> OperationArgs:
+        """The generated operation answering the ``data-json``."""
+        return results_operation(self.project_id, self.job_id, self._task_id())
+
+    def _download_operation(self) -> OperationArgs:
+        """The generated operation answering a signed URL of the results archive."""
+        return download_operation(self.project_id, self.job_id, self._task_id())
+
+    def _default_directory(self) -> Path:
+        """The classic SDK's folder: ``project_<id>/job_<id>[/jobtask_<id>]`` under the cwd."""
+        task_id = self._task_id()
+        parts = () if task_id is None else (f"jobtask_{task_id}",)
+        return default_directory(self.project_id, self.job_id, *parts)
 
 
 def job_repr(info: Mapping[str, Any], job_id: str, kind: str = "Job") -> str:

@@ -9,12 +9,9 @@ from uuid import UUID
 
 from ._files import write_atomically
 from ._job_rules import (
-    OperationArgs,
-    download_operation,
     find_task,
     job_ids,
     quicklook_path,
-    results_operation,
     task_ids,
     task_repr,
 )
@@ -68,6 +65,9 @@ class JobTask(Outputs):
     def __repr__(self) -> str:
         return task_repr(self._info, self.jobtask_id)
 
+    def _task_id(self) -> str:
+        return self.jobtask_id
+
     def _ids(self) -> dict[str, UUID]:
         return task_ids(self.project_id, self.job_id, self.jobtask_id)
 
@@ -85,12 +85,6 @@ class JobTask(Outputs):
         )["data"]
         self._info = find_task(tasks, self.project_id, self.job_id, self.jobtask_id)
         return self._info
-
-    def _results_operation(self) -> OperationArgs:
-        return results_operation(self.project_id, self.job_id, self.jobtask_id)
-
-    def _download_operation(self) -> OperationArgs:
-        return download_operation(self.project_id, self.job_id, self.jobtask_id)
 
     def download_quicklooks(
         self,
@@ -142,6 +136,3 @@ class JobTask(Outputs):
         LOGGER.info("Downloaded %d quicklooks of task %s", len(paths), self.jobtask_id)
         self.quicklooks = paths
         return paths
-
-    def _default_directory(self) -> Path:
-        return default_directory(self.project_id, self.job_id, f"jobtask_{self.jobtask_id}")

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from httpx._utils import URLPattern
 
 __all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_READ_TIMEOUT",
     "MAX_REDIRECTS",
     "Network",
     "ProxyURL",
@@ -45,6 +47,10 @@ __all__ = [
 VerifyTypes = bool | str | os.PathLike[str] | ssl.SSLContext
 """What ``verify`` accepts: as httpx's ``verify``, plus a path to a CA bundle file or folder."""
 
+#: Connecting should be quick; reads wait for a busy API (or a slow storage) but not forever.
+#: The defaults of every session, for API calls and downloads alike.
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 60.0
 #: Redirects followed per storage request: storage does not redirect, a CDN or proxy may once
 #: or twice; more than this is a loop.
 MAX_REDIRECTS = 5

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._archive_rules import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_TOTAL_SIZE
-from ._job_rules import OperationArgs
+from ._job_rules import OutputsPlace
 from ._options import DEFAULT_INTEGRITY, DownloadOptions, IntegrityMode
 from ._viz import VizMixin
 
@@ -22,12 +22,10 @@ __all__ = ["Outputs"]
 LOGGER = logging.getLogger("up42_facade")
 
 
-class Outputs(VizMixin):
+class Outputs(OutputsPlace, VizMixin):
     """The results members of ``Job`` and ``JobTask``; each says where its outputs live.
 
-    Subclasses say which generated operations give their ``data-json`` answer
-    (``_results_operation``) and their signed URL (``_download_operation``), and where
-    their files go by default (``_default_directory``).
+    Where the outputs come from and go to is ``OutputsPlace``'s (``_job_rules``).
     """
 
     auth: Session
@@ -36,20 +34,11 @@ class Outputs(VizMixin):
     results: list[str] | None
     quicklooks: list[str] | None
 
-    def _results_operation(self) -> OperationArgs:
-        raise NotImplementedError
-
-    def _download_operation(self) -> OperationArgs:
-        raise NotImplementedError
-
     def _download_url(self) -> str:
         """A fresh signed URL of the results archive."""
         operation, kwargs = self._download_operation()
         url: str = self.auth.call_json(operation, **kwargs)["data"]["url"]
         return url
-
-    def _default_directory(self) -> Path:
-        raise NotImplementedError
 
     @overload
     def get_results_json(self, as_dataframe: Literal[False] = False) -> dict[str, Any]: ...

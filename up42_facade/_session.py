@@ -19,13 +19,11 @@ import httpx
 
 from ._auth import TokenAuth
 from ._errors import Up42Error
-from ._network import VerifyTypes
+from ._network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VerifyTypes
 from ._responses import json_body
 from ._retry import RetryPolicy
 from ._session_base import (
     DEFAULT_BASE_URL,
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_READ_TIMEOUT,
     LAST_RESPONSE,
     PARSE_ERRORS,
     SessionBase,

@@ -20,7 +20,13 @@ import httpx
 
 from ._errors import APIError, ConfigurationError
 from ._errors import TransportError as Up42TransportError
-from ._network import Network, VerifyTypes, is_certificate_error
+from ._network import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    Network,
+    VerifyTypes,
+    is_certificate_error,
+)
 from ._redact import LOGGER, install_secret_filter
 from ._responses import error_from_response, invalid_response
 from ._retry import RetryPolicy
@@ -43,9 +49,6 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.up42.com"
-# Connecting should be quick; reads wait for a busy API but not forever.
-DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_READ_TIMEOUT = 60.0
 USER_AGENT = f"up42-facade/{__version__} (+https://github.com/up42-facade/up42-facade)"
 
 T = TypeVar("T")

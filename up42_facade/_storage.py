@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import base64
 import http.client
+import itertools
 import logging
 import socket
 import ssl
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
@@ -25,7 +26,7 @@ from ._network import Network, ProxyURL, next_hop
 from ._redact import redact_url
 from ._version import __version__
 
-__all__ = ["REDIRECT_STATUSES", "StorageClient", "StorageResponse"]
+__all__ = ["REDIRECT_STATUSES", "StorageClient", "StorageResponse", "checked_url"]
 
 LOGGER = logging.getLogger("up42_facade")
 
@@ -99,7 +100,7 @@ class StorageClient:
             http.client.HTTPException: The answer was garbled (worth another attempt).
         """
         headers = {"User-Agent": USER_AGENT, **headers}
-        for hops in range(1_000):
+        for hops in itertools.count():
             connection, target, extra = self._connect(url, read_timeout)
             LOGGER.debug("GET %s %s", redact_url(url), headers.get("Range", ""))
             try:
@@ -119,25 +120,15 @@ class StorageClient:
                 url = next_hop(url, location, hops)
                 continue
             return StorageResponse(connection, response, url)
-        raise AssertionError("unreachable: next_hop stops redirect loops")  # pragma: no cover
+        raise AssertionError("unreachable")  # itertools.count() never ends; next_hop stops
 
     def _connect(
         self, url: str, read_timeout: float | None
     ) -> tuple[http.client.HTTPConnection, str, dict[str, str]]:
         """An open connection for ``url`` (through its proxy, if any), the request target to
         send on it, and the headers the proxy needs."""
-        parts = urlsplit(url)
-        try:
-            port = parts.port
-        except ValueError:
-            raise DownloadError(
-                f"the API gave a malformed download URL: {redact_url(url)}"
-            ) from None
-        host = parts.hostname or ""
-        if parts.scheme not in ("http", "https") or not host:
-            raise DownloadError(
-                f"the API gave a download URL that is not http(s): {redact_url(url)}"
-            )
+        parts = checked_url(url)
+        port, host = parts.port, parts.hostname or ""
         try:
             proxy = self.network.proxy_for(url)
         except httpx.InvalidURL:
@@ -192,6 +183,26 @@ class StorageClient:
         if connection.sock is not None:  # None under vcrpy, which replays without sockets
             connection.sock.settimeout(self.read_timeout if read_timeout is None else read_timeout)
         return connection, target, extra
+
+
+def checked_url(url: str) -> SplitResult:
+    """The parts of a download URL that a request can be sent to.
+
+    Raises:
+        DownloadError: The URL is malformed (a bad port, a control character or space) or
+            not http(s); the message never shows its query (the signature).
+    """
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
+        # No HTTP request can carry it; retrying would not help.
+        raise DownloadError(f"the API gave a malformed download URL: {redact_url(url)}")
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise DownloadError(f"the API gave a malformed download URL: {redact_url(url)}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DownloadError(f"the API gave a download URL that is not http(s): {redact_url(url)}")
+    return parts
 
 
 def _proxy_headers(proxy: ProxyURL) -> dict[str, str]:

@@ -31,12 +31,12 @@ from urllib.parse import unquote, urlsplit
 from ._cancel import NEVER, Cancel
 from ._errors import DownloadError, IntegrityError
 from ._integrity import Digests, RemoteObject, mismatches, wanted_digests
-from ._network import Network
+from ._network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Network
 from ._options import DownloadOptions
 from ._paths import safe_filename
 from ._redact import describe, redact_url
 from ._retry import Attempts, RetryPolicy, parse_retry_after
-from ._storage import StorageClient, StorageResponse
+from ._storage import StorageClient, StorageResponse, checked_url
 
 __all__ = ["CHUNK_SIZE", "Restart", "Transfer", "TransferSettings"]
 
@@ -57,9 +57,6 @@ INTEGRITY_RETRIES = 1
 REFUSED_STATUSES = frozenset({400, 401, 403})
 #: Statuses worth another try after a pause; any other 5xx counts too.
 TRANSIENT_STATUSES = frozenset({408, 429})
-#: Same as the session's defaults (``Up42(connect_timeout=..., read_timeout=...)``).
-DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_READ_TIMEOUT = 60.0
 
 
 class Restart(Exception):  # noqa: N818 - a signal between this module and its consumers
@@ -176,20 +173,7 @@ class Transfer:
         return safe_filename(unquote(urlsplit(self._url).path))
 
     def _checked(self, url: str) -> str:
-        if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
-            # No HTTP request can carry it; retrying would not help.
-            raise DownloadError(f"the API gave a malformed download URL: {redact_url(url)}")
-        parts = urlsplit(url)
-        try:
-            parts.port  # noqa: B018 - raises ValueError for a malformed port
-        except ValueError:
-            raise DownloadError(
-                f"the API gave a malformed download URL: {redact_url(url)}"
-            ) from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise DownloadError(
-                f"the API gave a download URL that is not http(s): {redact_url(url)}"
-            )
+        checked_url(url)
         return url
 
     # -- the consumer's side -----------------------------------------------------------------

@@ -56,7 +56,7 @@ async def test_status_and_is_succeeded_report_every_value(
 
 
 async def test_info_is_the_dict_the_api_sent_and_the_repr_is_classic(
-    sandbox: Sandbox, session: up42.AsyncUp42, connect: Connect
+    sandbox: Sandbox, session: up42.AsyncUp42
 ) -> None:
     job = await finished_job(sandbox, session, name="Berlin scenes")
     with up42.Up42(
