@@ -32,7 +32,6 @@ from ._errors import (
 )
 from ._files import write_atomically
 from ._job_rules import (
-    LOG_FETCH_WORKERS,
     OutputsPlace,
     Tracker,
     cancel_went_through,
@@ -451,16 +450,10 @@ class AsyncJob(_AsyncOutputs):
     async def get_logs(
         self, as_print: bool = True, as_return: bool = False
     ) -> dict[str, str] | None:
-        """Every task's log, fetched side by side (at most ``LOG_FETCH_WORKERS`` at once)
-        and printed in task order, in the classic layout."""
+        """Every task's log, fetched side by side (as many at once as the session's
+        ``max_in_flight`` allows) and printed in task order, in the classic layout."""
         tasks = await self.get_jobtasks(return_json=True)
-        slots = asyncio.Semaphore(LOG_FETCH_WORKERS)
-
-        async def fetch(task_id: str) -> str:
-            async with slots:
-                return await self._task_log(task_id)
-
-        texts = await asyncio.gather(*(fetch(task["id"]) for task in tasks))
+        texts = await asyncio.gather(*(self._task_log(task["id"]) for task in tasks))
         logs = {task["id"]: text for task, text in zip(tasks, texts, strict=True)}
         if as_print:
             print_logs(self.job_id, tasks, logs)

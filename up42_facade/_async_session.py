@@ -26,6 +26,7 @@ from ._auth import AsyncTokenAuth
 from ._cancel import Cancel, Cancelled
 from ._errors import ConfigurationError, Up42Error
 from ._json_slices import loads_in_slices
+from ._lanes import AsyncLanes
 from ._network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VerifyTypes
 from ._responses import json_body
 from ._retry import RetryPolicy
@@ -135,10 +136,10 @@ class AsyncSession(SessionBase):
         if max_in_flight < 1:
             raise ConfigurationError(f"max_in_flight must be >= 1, not {max_in_flight!r}")
         self.sleep = sleep
-        limits = httpx.Limits(
-            max_connections=max_in_flight, max_keepalive_connections=max_in_flight
+        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        inner = transport or AsyncLanes(
+            lambda: httpx.AsyncHTTPTransport(**self._transport_options, limits=one)
         )
-        inner = transport or httpx.AsyncHTTPTransport(**self._transport_options, limits=limits)
         retrying = AsyncRetryTransport(
             inner, policy=self.retry, max_in_flight=max_in_flight, sleep=sleep
         )

@@ -3,8 +3,8 @@ requests in flight.
 
 The decisions are ``_api_retry``'s, the same as the sync transport's; this module only
 sends, awaits and sleeps. The bound keeps ``asyncio.gather`` over hundreds of calls from
-opening hundreds of connections: a request waits for a free slot before it is sent, and
-gives the slot back while it sleeps between attempts.
+opening hundreds of connections: a request waits for a free slot before it is sent, holds
+it until its response is closed, and gives it back while it sleeps between attempts.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from ._api_retry import QuietPeriod, RequestRetries
+from ._lanes import on_close
 from ._retry import RetryPolicy
 
 __all__ = ["AsyncRetryTransport"]
@@ -62,8 +63,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             await self._hold_back(wait)
             retries.attempts.begin()
             try:
-                async with self._slots:
-                    response = await self._inner.handle_async_request(request)
+                response = await self._send(request)
             except httpx.TransportError as exc:
                 retry = retries.after_error(exc)
                 if retry is None:
@@ -75,6 +75,17 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
                 await response.aclose()
             self._quiet.extend(retry)  # one thread: the loop's, so no lock
             wait = retry.wait
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send once, holding a slot until the response is closed (its body is on the wire
+        too)."""
+        await self._slots.acquire()
+        try:
+            response = await self._inner.handle_async_request(request)
+        except BaseException:
+            self._slots.release()
+            raise
+        return on_close(response, self._slots.release)
 
     async def _hold_back(self, wait: float) -> None:
         """Sleep ``wait``, or longer while a ``Retry-After`` of the session is still running."""

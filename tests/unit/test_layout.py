@@ -50,7 +50,7 @@ JOB_LEVEL = {"_job", "_jobtask", "_outputs", "_up42", "_cli", "_viz"}
 SHARED_SESSION = {"_session_base", "_auth"}
 # The two front doors: each stands on the layers above, never on the other.
 SYNC_DOOR = {"_session", "_transport", "_up42", "_job", "_jobtask", "_outputs"}
-ASYNC_DOOR = {"_async_session", "_async_transport", "_async_up42", "_async_job"}
+ASYNC_DOOR = {"_async_session", "_async_transport", "_lanes", "_async_up42", "_async_job"}
 
 
 def _imports(path: Path, package: str) -> set[str]:
