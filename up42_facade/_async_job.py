@@ -419,7 +419,7 @@ class AsyncJob(_AsyncOutputs):
         from up42_jobs_client.api.jobs import cancel_job
 
         try:
-            await self.auth.call(cancel_job, **job_ids(self.project_id, self.job_id))
+            await self.auth.send(cancel_job, **job_ids(self.project_id, self.job_id))
         except APIError as exc:
             if isinstance(exc, AuthenticationError | NotFoundError):
                 raise

@@ -24,7 +24,7 @@ import httpx
 from ._async_transport import AsyncRetryTransport, AsyncSleep
 from ._auth import AsyncTokenAuth
 from ._cancel import Cancel, Cancelled
-from ._errors import ConfigurationError, Up42Error
+from ._errors import APIError, ConfigurationError, Up42Error
 from ._json_slices import loads_in_slices
 from ._lanes import AsyncLanes
 from ._network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VerifyTypes
@@ -211,6 +211,21 @@ class AsyncSession(SessionBase):
         """
         result, _ = await self._call(operation, kwargs)
         return result
+
+    async def send(self, operation: AsyncOperation, /, **kwargs: Any) -> None:
+        """Run an operation whose answer carries nothing the caller gets back (a cancel):
+        any 2xx succeeds, whatever its body (empty, ``null``, ``{}`` or an envelope).
+
+        Raises:
+            APIError: The API answered with an error status (a typed subclass).
+            TransportError: No answer.
+        """
+        try:
+            await self._call(operation, kwargs)
+        except APIError:
+            answer = LAST_RESPONSE.get()
+            if answer is None or not answer.is_success:
+                raise
 
     async def call_json(self, operation: AsyncOperation, /, **kwargs: Any) -> Any:
         """Like ``call``, but return the answer's JSON body as plain Python data.

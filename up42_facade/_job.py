@@ -180,7 +180,7 @@ class Job(Outputs):
         from up42_jobs_client.api.jobs import cancel_job
 
         try:
-            self.auth.call(cancel_job, **job_ids(self.project_id, self.job_id))
+            self.auth.send(cancel_job, **job_ids(self.project_id, self.job_id))
         except APIError as exc:
             # A retried cancel, or one racing another client, may be refused because the
             # job is already on its way out: that is the outcome the caller asked for.

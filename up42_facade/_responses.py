@@ -25,7 +25,13 @@ from ._errors import (
 )
 from ._retry import parse_retry_after
 
-__all__ = ["error_from_response", "excerpt", "invalid_response", "json_body"]
+__all__ = [
+    "envelope_error",
+    "error_from_response",
+    "excerpt",
+    "invalid_response",
+    "json_body",
+]
 
 # How much of an unreadable body goes into an error message.
 EXCERPT_CHARS = 160
@@ -48,15 +54,54 @@ def _server_message(response: httpx.Response) -> tuple[str, bool]:
     except ValueError:
         return excerpt(response.content) or response.reason_phrase, False
     if isinstance(payload, dict):
-        error = payload.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"], True
-        if isinstance(error, str) and error:
-            description = payload.get("error_description")
-            return (f"{error}: {description}" if isinstance(description, str) else error), True
-        if isinstance(payload.get("message"), str):
-            return payload["message"], True
+        message = _words(payload)
+        if message is not None:
+            return message, True
     return excerpt(response.content), True
+
+
+def _words(payload: dict[str, Any]) -> str | None:
+    """The message of a JSON error body in any of the shapes the service used: the
+    envelope's ``error`` (an object with ``message``, or a string), OAuth's ``error`` and
+    ``error_description``, an RFC 7807 problem (``title``, ``detail``), or a ``message``."""
+    error = payload.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return str(error["message"])
+    if isinstance(error, str) and error:
+        description = payload.get("error_description")
+        return f"{error}: {description}" if isinstance(description, str) else error
+    title, detail = payload.get("title"), payload.get("detail")
+    problem = [part for part in (title, detail) if isinstance(part, str) and part]
+    if problem:
+        return ": ".join(problem)
+    if isinstance(payload.get("message"), str):
+        return str(payload["message"])
+    return None
+
+
+def envelope_error(response: httpx.Response) -> APIError | None:
+    """The error a success status carries in its envelope, or None.
+
+    The service answered some failures ``200`` with ``{"data": null, "error": ...}`` (a
+    string or an object); that is an ``APIError`` with the server's words. An ``error``
+    beside real data, or an empty one (``{}``), is no error.
+    """
+    try:
+        payload = json.loads(response.content)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or payload.get("data") is not None:
+        return None
+    error = payload.get("error")
+    if not error:
+        return None
+    message = _words(payload) or excerpt(json.dumps(error))
+    return APIError(
+        f"the API answered {response.status_code} without data: {message}",
+        status_code=response.status_code,
+        path=response.request.url.path,
+        method=response.request.method,
+    )
 
 
 def error_from_response(response: httpx.Response) -> APIError:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from ._auth import TokenAuth
-from ._errors import Up42Error
+from ._errors import APIError, Up42Error
 from ._network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VerifyTypes
 from ._responses import json_body
 from ._retry import RetryPolicy
@@ -175,6 +175,21 @@ class Session(SessionBase):
         """
         result, _ = self._call(operation, kwargs)
         return result
+
+    def send(self, operation: Operation, /, **kwargs: Any) -> None:
+        """Run an operation whose answer carries nothing the caller gets back (a cancel):
+        any 2xx succeeds, whatever its body (empty, ``null``, ``{}`` or an envelope).
+
+        Raises:
+            APIError: The API answered with an error status (a typed subclass).
+            TransportError: No answer.
+        """
+        try:
+            self._call(operation, kwargs)
+        except APIError:
+            answer = LAST_RESPONSE.get()
+            if answer is None or not answer.is_success:
+                raise
 
     def call_json(self, operation: Operation, /, **kwargs: Any) -> Any:
         """Like ``call``, but return the answer's JSON body as plain Python data.

@@ -28,7 +28,7 @@ from ._network import (
     is_certificate_error,
 )
 from ._redact import LOGGER, install_secret_filter
-from ._responses import error_from_response, invalid_response
+from ._responses import envelope_error, error_from_response, invalid_response
 from ._retry import RetryPolicy
 from ._version import __version__
 
@@ -148,7 +148,7 @@ def parse_failure(exc: Exception, raw: httpx.Response | None) -> APIError | None
         return None
     if raw.status_code >= 400:
         return error_from_response(raw)
-    return invalid_response(raw, f"{type(exc).__name__} while parsing it")
+    return envelope_error(raw) or invalid_response(raw, f"{type(exc).__name__} while parsing it")
 
 
 #: What a generated parser raises on a body the spec does not allow.

@@ -9,6 +9,7 @@ from ._errors import JobCancelledError, JobError, JobFailedError
 __all__ = [
     "CANCELLED_STATUSES",
     "FAILED_STATUSES",
+    "SPELLINGS",
     "TERMINAL_STATUSES",
     "JobStatus",
     "ended_badly",
@@ -36,16 +37,32 @@ class JobStatus(StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> JobStatus | str:
-        """The member for a known value, or the plain string for a value nobody knows yet."""
+        """The member for a known value or one of its other spellings (``SPELLINGS``), or
+        the plain string for a value nobody knows yet.
+
+        Example:
+            >>> JobStatus.parse("NOT_STARTED")  # how the service spelled it in 2020
+            <JobStatus.NOT_STARTED: 'NOT STARTED'>
+        """
         try:
             return cls(value)
         except ValueError:
             return value
 
     @classmethod
+    def _missing_(cls, value: object) -> JobStatus | None:
+        spelled = SPELLINGS.get(value) if isinstance(value, str) else None
+        return None if spelled is None else cls(spelled)
+
+    @classmethod
     def is_known(cls, value: str) -> bool:
-        """Tell whether ``value`` is one of the documented statuses."""
-        return value in cls._value2member_map_
+        """Tell whether ``value`` is one of the documented statuses, in any of its spellings."""
+        return isinstance(cls.parse(value), cls)
+
+
+#: Other spellings the service used for a known status (the spec's ``KnownJobStatus`` names
+#: each): a real create-job answer of 2020 spelled NOT STARTED with an underscore.
+SPELLINGS = {"NOT_STARTED": "NOT STARTED"}
 
 
 FAILED_STATUSES = frozenset({JobStatus.FAILED, JobStatus.ERROR})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import random
 
@@ -18,8 +19,9 @@ from up42_facade import (
     ServerError,
 )
 from up42_facade._redact import SECRET_FILTER, install_secret_filter, redact_url
-from up42_facade._responses import error_from_response
+from up42_facade._responses import envelope_error, error_from_response
 from up42_facade._retry import parse_retry_after
+from up42_facade._status import JobStatus
 from up42_facade._transport import RetryTransport
 
 
@@ -141,6 +143,9 @@ def test_other_4xx_are_final() -> None:
     assert len(seen) == 1
 
 
+PROBLEM_JSON = {"Content-Type": "application/problem+json"}
+
+
 def response(status: int, **kwargs: object) -> httpx.Response:
     request = httpx.Request("GET", "http://api.test/projects/p/jobs/j?secret=1")
     return httpx.Response(status, request=request, **kwargs)  # type: ignore[arg-type]
@@ -200,3 +205,46 @@ def test_the_secret_filter_cleans_httpx_and_httpcore_records(
         assert secret not in text
     assert "X-Goog-Date=1" in text  # only the secrets go
     assert SECRET_FILTER.redact('{"access_token": "abc123"}') == '{"access_token": "[REDACTED]"}'
+
+
+def test_a_problem_body_gives_the_typed_error_worded_from_title_and_detail() -> None:
+    problem = {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "No job j"}
+    error = error_from_response(
+        response(404, content=json.dumps(problem).encode(), headers=PROBLEM_JSON)
+    )
+    assert isinstance(error, NotFoundError)
+    assert "404 for GET /projects/p/jobs/j: Not Found: No job j (check" in str(error)
+    assert "about:blank" not in str(error)
+    only_title = error_from_response(response(400, json={"title": "Bad Request", "status": 400}))
+    assert str(only_title).endswith(": Bad Request")
+
+
+def test_a_success_without_data_but_with_an_error_carries_the_servers_words() -> None:
+    worded = envelope_error(response(200, json={"data": None, "error": "Job is archived"}))
+    assert type(worded) is APIError and worded.status_code == 200
+    assert "Job is archived" in str(worded)
+    detailed = envelope_error(
+        response(200, json={"data": None, "error": {"code": 410, "message": "Gone for good"}})
+    )
+    assert detailed is not None and "Gone for good" in str(detailed)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"data": {"id": "j"}, "error": {}},
+        {"data": {"id": "j"}, "error": "ignored beside real data"},
+        {"data": None, "error": {}},
+        {"data": None, "error": None},
+        [],
+    ],
+)
+def test_an_empty_error_or_one_beside_data_is_no_error(body: object) -> None:
+    assert envelope_error(response(200, json=body)) is None
+
+
+def test_the_services_other_spellings_of_a_status_are_the_known_status() -> None:
+    assert JobStatus.parse("NOT_STARTED") is JobStatus.NOT_STARTED
+    assert JobStatus.is_known("NOT_STARTED")
+    assert JobStatus("NOT_STARTED") == "NOT STARTED"
+    assert JobStatus.parse("NOT-STARTED") == "NOT-STARTED"  # no guessing beyond SPELLINGS

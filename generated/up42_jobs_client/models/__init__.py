@@ -31,11 +31,13 @@ from .multi_point import MultiPoint
 from .multi_point_type import MultiPointType
 from .multi_polygon import MultiPolygon
 from .multi_polygon_type import MultiPolygonType
+from .no_error import NoError
 from .o_auth_error import OAuthError
 from .point import Point
 from .point_type import PointType
 from .polygon import Polygon
 from .polygon_type import PolygonType
+from .problem import Problem
 from .quicklook_list_envelope import QuicklookListEnvelope
 from .token_data import TokenData
 from .token_request import TokenRequest
@@ -74,11 +76,13 @@ __all__ = (
     "MultiPointType",
     "MultiPolygon",
     "MultiPolygonType",
+    "NoError",
     "OAuthError",
     "Point",
     "PointType",
     "Polygon",
     "PolygonType",
+    "Problem",
     "QuicklookListEnvelope",
     "TokenData",
     "TokenRequest",

@@ -10,6 +10,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.error_detail import ErrorDetail
+    from ..models.no_error import NoError
 
 
 T = TypeVar("T", bound="CancelEnvelope")
@@ -19,19 +20,24 @@ T = TypeVar("T", bound="CancelEnvelope")
 class CancelEnvelope:
     data: Any | Unset = UNSET
     """ Nothing clients rely on. """
-    error: ErrorDetail | None | str | Unset = UNSET
-    """ `null` on success; otherwise an object with `code` and `message`, or a plain string. """
+    error: ErrorDetail | NoError | None | str | Unset = UNSET
+    """ `null` on success; otherwise an object with `code` and `message`, or a
+    plain string. An empty object (`{}`) has been seen beside real data and
+    means no error. A `200` whose `data` is `null` and whose `error` is set
+    is a failure carrying the service's words.
+     """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.error_detail import ErrorDetail
+        from ..models.no_error import NoError
 
         data = self.data
 
         error: dict[str, Any] | None | str | Unset
         if isinstance(self.error, Unset):
             error = UNSET
-        elif isinstance(self.error, ErrorDetail):
+        elif isinstance(self.error, ErrorDetail) or isinstance(self.error, NoError):
             error = self.error.to_dict()
         else:
             error = self.error
@@ -49,11 +55,12 @@ class CancelEnvelope:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.error_detail import ErrorDetail
+        from ..models.no_error import NoError
 
         d = dict(src_dict)
         data = d.pop("data", UNSET)
 
-        def _parse_error(data: object) -> ErrorDetail | None | str | Unset:
+        def _parse_error(data: object) -> ErrorDetail | NoError | None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -66,7 +73,15 @@ class CancelEnvelope:
                 return componentsschemas_envelope_error_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(ErrorDetail | None | str | Unset, data)
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_envelope_error_type_2 = NoError.from_dict(data)
+
+                return componentsschemas_envelope_error_type_2
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ErrorDetail | NoError | None | str | Unset, data)
 
         error = _parse_error(d.pop("error", UNSET))
 

@@ -10,6 +10,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.error_detail import ErrorDetail
+    from ..models.no_error import NoError
 
 
 T = TypeVar("T", bound="ErrorEnvelope")
@@ -19,17 +20,22 @@ T = TypeVar("T", bound="ErrorEnvelope")
 class ErrorEnvelope:
     """The envelope of a failed call."""
 
-    error: ErrorDetail | None | str
-    """ `null` on success; otherwise an object with `code` and `message`, or a plain string. """
+    error: ErrorDetail | NoError | None | str
+    """ `null` on success; otherwise an object with `code` and `message`, or a
+    plain string. An empty object (`{}`) has been seen beside real data and
+    means no error. A `200` whose `data` is `null` and whose `error` is set
+    is a failure carrying the service's words.
+     """
     data: Any | Unset = UNSET
     """ Usually `null` or an empty object. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.error_detail import ErrorDetail
+        from ..models.no_error import NoError
 
         error: dict[str, Any] | None | str
-        if isinstance(self.error, ErrorDetail):
+        if isinstance(self.error, ErrorDetail) or isinstance(self.error, NoError):
             error = self.error.to_dict()
         else:
             error = self.error
@@ -51,10 +57,11 @@ class ErrorEnvelope:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.error_detail import ErrorDetail
+        from ..models.no_error import NoError
 
         d = dict(src_dict)
 
-        def _parse_error(data: object) -> ErrorDetail | None | str:
+        def _parse_error(data: object) -> ErrorDetail | NoError | None | str:
             if data is None:
                 return data
             try:
@@ -65,7 +72,15 @@ class ErrorEnvelope:
                 return componentsschemas_envelope_error_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(ErrorDetail | None | str, data)
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_envelope_error_type_2 = NoError.from_dict(data)
+
+                return componentsschemas_envelope_error_type_2
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ErrorDetail | NoError | None | str, data)
 
         error = _parse_error(d.pop("error"))
 

@@ -20,10 +20,12 @@ class TokenResponse:
     """An access token. `access_token` and `data.accessToken` carry the same value."""
 
     access_token: str
-    token_type: str
-    """ Always `bearer`. """
-    expires_in: int
-    """ Seconds the token lives. """
+    token_type: str | Unset = UNSET
+    """ Always `bearer` when present; some answers leave it out. """
+    expires_in: int | Unset = UNSET
+    """ Seconds the token lives. Some answers leave it out: clients then
+    assume 300 seconds (five minutes), as the classic SDK did.
+     """
     data: TokenData | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -43,10 +45,12 @@ class TokenResponse:
         field_dict.update(
             {
                 "access_token": access_token,
-                "token_type": token_type,
-                "expires_in": expires_in,
             }
         )
+        if token_type is not UNSET:
+            field_dict["token_type"] = token_type
+        if expires_in is not UNSET:
+            field_dict["expires_in"] = expires_in
         if data is not UNSET:
             field_dict["data"] = data
 
@@ -59,9 +63,9 @@ class TokenResponse:
         d = dict(src_dict)
         access_token = d.pop("access_token")
 
-        token_type = d.pop("token_type")
+        token_type = d.pop("token_type", UNSET)
 
-        expires_in = d.pop("expires_in")
+        expires_in = d.pop("expires_in", UNSET)
 
         _data = d.pop("data", UNSET)
         data: TokenData | Unset

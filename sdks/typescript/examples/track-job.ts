@@ -23,6 +23,12 @@ type KnownJobStatus = components["schemas"]["KnownJobStatus"];
 
 /** Statuses after which a job never changes. The server may add statuses: any other one means "not yet". */
 const TERMINAL: ReadonlySet<JobStatus> = new Set<KnownJobStatus>(["SUCCEEDED", "FAILED", "ERROR", "CANCELLED"]);
+/** Other spellings the service used for a known status (the spec's KnownJobStatus names them). */
+const SPELLINGS: Readonly<Record<string, KnownJobStatus>> = { NOT_STARTED: "NOT STARTED" };
+/** A status in its documented spelling (unknown ones as they came). */
+const known = (status: JobStatus): JobStatus => SPELLINGS[status] ?? status;
+/** A token answer without `expires_in` lives five minutes, as the classic SDK assumed. */
+const DEFAULT_TOKEN_SECONDS = 300;
 /** Answers worth a retry of an idempotent call (rate limit, proxy and overload errors). */
 const RETRYABLE = new Set([429, 502, 503, 504]);
 const MAX_RETRIES = 4;
@@ -67,13 +73,18 @@ function readSettings(): Settings {
   };
 }
 
-/** What went wrong in a failed call, from the answer's body (an envelope, an OAuth error, or text). */
+/**
+ * What went wrong in a failed call, from the answer's body: an envelope, an OAuth error, an
+ * RFC 7807 problem (title and detail), or text.
+ */
 function describe(error: unknown): string {
   if (error && typeof error === "object") {
-    const body = error as { error?: unknown; error_description?: unknown };
+    const body = error as { error?: unknown; error_description?: unknown; title?: unknown; detail?: unknown };
     const inner = body.error;
     if (inner && typeof inner === "object" && "message" in inner) return String(inner.message);
     if (typeof inner === "string") return body.error_description ? `${inner}: ${String(body.error_description)}` : inner;
+    const problem = [body.title, body.detail].filter((part) => typeof part === "string" && part !== "");
+    if (problem.length > 0) return problem.join(": ");
   }
   const text = typeof error === "string" ? error : JSON.stringify(error);
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
@@ -120,7 +131,7 @@ async function main(): Promise<number> {
         body: { grant_type: "client_credentials" },
       }),
     );
-    const lifetime = answer.expires_in * 1000;
+    const lifetime = (answer.expires_in ?? DEFAULT_TOKEN_SECONDS) * 1000;
     token = { value: answer.access_token, renewAt: Date.now() + lifetime - Math.min(30_000, lifetime / 10) };
     return token.value;
   }
@@ -176,14 +187,15 @@ async function main(): Promise<number> {
     const { data: job } = await call("getting the job", () =>
       client.GET("/projects/{project_id}/jobs/{job_id}", { params: { path } }),
     );
-    if (job.status !== lastStatus) {
+    const status = known(job.status);
+    if (status !== lastStatus) {
       const elapsed = ((Date.now() - started) / 1000).toFixed(1);
-      console.log(`job ${job.id} (${job.name ?? "unnamed"}): ${job.status} [${elapsed} s]`);
-      lastStatus = job.status;
+      console.log(`job ${job.id} (${job.name ?? "unnamed"}): ${status} [${elapsed} s]`);
+      lastStatus = status;
     }
-    if (TERMINAL.has(job.status)) break;
+    if (TERMINAL.has(status)) break;
     if (Date.now() - started > settings.timeout * 1000) {
-      throw new ApiError(`job ${jobId} is still ${job.status} after ${settings.timeout} s; giving up`);
+      throw new ApiError(`job ${jobId} is still ${status} after ${settings.timeout} s; giving up`);
     }
     await sleep(settings.pollInterval * 1000);
   }
@@ -194,7 +206,7 @@ async function main(): Promise<number> {
   );
   console.log(`\n${tasks.length} task(s):`);
   for (const task of tasks) {
-    console.log(`\n--- task ${task.name} (${task.id}): ${task.status} ---`);
+    console.log(`\n--- task ${task.name} (${task.id}): ${known(task.status)} ---`);
     const log = await call(`getting the log of task ${task.id}`, () =>
       client.GET("/projects/{project_id}/jobs/{job_id}/tasks/{task_id}/logs", {
         params: { path: { ...path, task_id: task.id } },

@@ -105,7 +105,10 @@ def sync_detailed(
     """Cancel a job
 
      Asks the service to stop a running job: it moves to `CANCELLING`, then
-    `CANCELLED`. The answer's body carries nothing clients rely on.
+    `CANCELLED`. The answer's body carries nothing clients rely on: the
+    service has answered this `200` with the envelope below, with an empty
+    body, and with JSON `null`, so clients take any 2xx as success whatever
+    the body.
 
     Args:
         project_id (UUID):
@@ -140,7 +143,10 @@ def sync(
     """Cancel a job
 
      Asks the service to stop a running job: it moves to `CANCELLING`, then
-    `CANCELLED`. The answer's body carries nothing clients rely on.
+    `CANCELLED`. The answer's body carries nothing clients rely on: the
+    service has answered this `200` with the envelope below, with an empty
+    body, and with JSON `null`, so clients take any 2xx as success whatever
+    the body.
 
     Args:
         project_id (UUID):
@@ -170,7 +176,10 @@ async def asyncio_detailed(
     """Cancel a job
 
      Asks the service to stop a running job: it moves to `CANCELLING`, then
-    `CANCELLED`. The answer's body carries nothing clients rely on.
+    `CANCELLED`. The answer's body carries nothing clients rely on: the
+    service has answered this `200` with the envelope below, with an empty
+    body, and with JSON `null`, so clients take any 2xx as success whatever
+    the body.
 
     Args:
         project_id (UUID):
@@ -203,7 +212,10 @@ async def asyncio(
     """Cancel a job
 
      Asks the service to stop a running job: it moves to `CANCELLING`, then
-    `CANCELLED`. The answer's body carries nothing clients rely on.
+    `CANCELLED`. The answer's body carries nothing clients rely on: the
+    service has answered this `200` with the envelope below, with an empty
+    body, and with JSON `null`, so clients take any 2xx as success whatever
+    the body.
 
     Args:
         project_id (UUID):

@@ -107,7 +107,8 @@ def sync_detailed(
 ) -> Response[ErrorEnvelope | QuicklookListEnvelope | str]:
     """List a task's quicklooks
 
-     The file names of the task's quicklook images (`<uid>.png`).
+     The file names of the task's quicklook images: `<uid>.png`, or
+    `<uid>.jpg` for JPEG quicklooks (the service has sent both).
 
     Args:
         project_id (UUID):
@@ -144,7 +145,8 @@ def sync(
 ) -> ErrorEnvelope | QuicklookListEnvelope | str | None:
     """List a task's quicklooks
 
-     The file names of the task's quicklook images (`<uid>.png`).
+     The file names of the task's quicklook images: `<uid>.png`, or
+    `<uid>.jpg` for JPEG quicklooks (the service has sent both).
 
     Args:
         project_id (UUID):
@@ -176,7 +178,8 @@ async def asyncio_detailed(
 ) -> Response[ErrorEnvelope | QuicklookListEnvelope | str]:
     """List a task's quicklooks
 
-     The file names of the task's quicklook images (`<uid>.png`).
+     The file names of the task's quicklook images: `<uid>.png`, or
+    `<uid>.jpg` for JPEG quicklooks (the service has sent both).
 
     Args:
         project_id (UUID):
@@ -211,7 +214,8 @@ async def asyncio(
 ) -> ErrorEnvelope | QuicklookListEnvelope | str | None:
     """List a task's quicklooks
 
-     The file names of the task's quicklook images (`<uid>.png`).
+     The file names of the task's quicklook images: `<uid>.png`, or
+    `<uid>.jpg` for JPEG quicklooks (the service has sent both).
 
     Args:
         project_id (UUID):
