@@ -39,7 +39,7 @@ __all__ = ["Context", "Spellings", "create_app"]
 EXACT_PATHS = frozenset({"/oauth/token"})
 
 #: API faults that replace the whole answer (first match wins, in injection order).
-ANSWER_FAULTS = frozenset({"rate_limit", "error", "malformed_json", "wrong_content_type"})
+ANSWER_FAULTS = frozenset({"rate_limit", "error", "malformed_json", "wrong_content_type", "body"})
 #: Default ``Retry-After`` of the rate-limit fault: UP42's gateway asks for a couple of seconds.
 DEFAULT_RETRY_AFTER = 2
 #: The HTML pages proxies answer with (the real API's 502/504s come from its load balancer).
@@ -187,6 +187,12 @@ def fault_response(fault: Fault) -> Response:
         return error(status, headers=headers)
     if fault.kind == "malformed_json":
         return Response(b'{"data": {"id": "', media_type="application/json")
+    if fault.kind == "body":
+        return Response(
+            params.get("content", ""),
+            status_code=int(params.get("status", 200)),
+            media_type=params.get("content_type", "application/json"),
+        )
     return Response(
         "<html><body><h1>Maintenance</h1><p>Back soon.</p></body></html>", media_type="text/html"
     )

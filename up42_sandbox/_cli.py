@@ -43,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="up42-sandbox",
         description="A local, stateful stand-in of the UP42 job API.",
         epilog=f"Fault kinds: {', '.join(sorted(FAULT_KINDS))}. "
-        "Example: --fault rate_limit:count=3,retry_after=2",
+        "Examples: --fault rate_limit:count=3,retry_after=2; "
+        "--fault 'body:path=/cancel/,status=200,content={\"data\": null}' "
+        "(content= comes last and is taken verbatim, commas included).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
     parser.add_argument("--port", type=int, default=0, help="API port (0: a free one)")

@@ -7,6 +7,7 @@ in the order they were injected, so a test can script a sequence of failures.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -24,7 +25,15 @@ Listener = Literal["api", "storage"]
 
 #: Faults of the API listener (what api.up42.com or a proxy in front of it does).
 API_KINDS = frozenset(
-    {"rate_limit", "error", "delay", "malformed_json", "wrong_content_type", "unknown_status"}
+    {
+        "rate_limit",
+        "error",
+        "delay",
+        "malformed_json",
+        "wrong_content_type",
+        "unknown_status",
+        "body",
+    }
 )
 #: Faults of the signed-URL listener (what cloud storage and the network do to downloads).
 STORAGE_KINDS = frozenset({"drop", "ignore_range", "expired_url", "corrupt"})
@@ -32,6 +41,12 @@ FAULT_KINDS = API_KINDS | STORAGE_KINDS
 
 #: Statuses the "error" fault can answer with; others would not be a believable failure.
 ERROR_STATUSES = frozenset({400, 403, 404, 500, 502, 503, 504})
+#: Statuses the "body" fault can answer with: any final status h11 can send. 1xx are not final
+#: answers, and 204/304 must stay empty (checked with the content).
+BODY_STATUSES = range(200, 600)
+#: On the command line ``content=`` takes the rest of the spec verbatim, commas included: a body
+#: is free text such as ``{"data": null, "error": "Job not found"}``.
+VERBATIM_CONTENT = re.compile(r"(?:^|,)\s*content=")
 
 
 @dataclass(eq=False)
@@ -117,6 +132,8 @@ class FaultRegistry:
             raise ValueError(f"error status must be one of {sorted(ERROR_STATUSES)}")
         if kind == "drop" and int(params.get("at_byte", 0)) < 0:
             raise ValueError("at_byte must be >= 0")
+        if kind == "body":
+            _check_body(params)
         listener: Listener = "storage" if kind in STORAGE_KINDS else "api"
         fault = Fault(
             kind=kind,
@@ -160,6 +177,24 @@ class FaultRegistry:
         return None
 
 
+def _check_body(params: dict[str, Any]) -> None:
+    """The "body" fault's settings: a final status, text or bytes, a content type or None."""
+    unknown = set(params) - {"status", "content", "content_type"}
+    if unknown:
+        raise ValueError(f"the body fault takes status, content and content_type, not {unknown}")
+    status = params.get("status", 200)
+    if not isinstance(status, int) or status not in BODY_STATUSES:
+        raise ValueError(f"body status must be an int from 200 to 599, not {status!r}")
+    content = params.get("content", "")
+    if not isinstance(content, str | bytes):
+        raise TypeError(f"body content must be str or bytes (JSON as text), not {type(content)}")
+    if status in {204, 304} and content:
+        raise ValueError(f"a {status} answer has no body; give content='' or another status")
+    content_type = params.get("content_type", "application/json")
+    if content_type is not None and not isinstance(content_type, str):
+        raise TypeError("body content_type must be a string, or None for no Content-Type header")
+
+
 def _coerce(value: str) -> Any:
     """Command-line values: ints, floats, booleans and ``none`` become Python values."""
     lowered = value.lower()
@@ -182,12 +217,20 @@ def parse_fault_spec(spec: str) -> tuple[str, dict[str, Any]]:
 
     Example: ``rate_limit:count=3,retry_after=2`` gives
     ``("rate_limit", {"count": 3, "retry_after": 2})``.
+
+    ``content=`` comes last and keeps the rest of the spec as it is, commas included and
+    nothing converted: ``body:path=/cancel/,content={"data": null, "error": "x"}`` gives
+    ``("body", {"path": "/cancel/", "content": '{"data": null, "error": "x"}'})``.
     """
     kind, _, rest = spec.partition(":")
     kind = kind.strip()
     if kind not in FAULT_KINDS:
         raise ValueError(f"unknown fault kind {kind!r}; choose one of {sorted(FAULT_KINDS)}")
     kwargs: dict[str, Any] = {}
+    content = VERBATIM_CONTENT.search(rest)
+    if content is not None:
+        kwargs["content"] = rest[content.end() :]
+        rest = rest[: content.start()]
     for item in filter(None, (part.strip() for part in rest.split(","))):
         key, sep, value = item.partition("=")
         if not sep or not key:

@@ -477,7 +477,9 @@ class Sandbox:
         "error" (``status=503``; 502/504 answer HTML, others a JSON envelope; ``body="json"``
         or ``"html"`` overrides; ``retry_after`` adds the header), "delay" (``seconds=1.0``),
         "malformed_json", "wrong_content_type", "unknown_status" (``value="QUEUED_FOR_REVIEW"``,
-        only consumed by ``GET`` of the job).
+        only consumed by ``GET`` of the job), "body" (``status=200``, ``content=""`` as str or
+        bytes, ``content_type="application/json"`` or None for no header: any answer at all,
+        e.g. ``inject("body", path="/cancel/", content="null")``).
         Storage listener kinds: "drop" (``at_byte=0``), "ignore_range", "expired_url",
         "corrupt" (``at_byte=size // 2``).
 

@@ -26,6 +26,7 @@ def test_the_package_exports_exactly_its_public_names() -> None:
         "malformed_json",
         "wrong_content_type",
         "unknown_status",
+        "body",
         "drop",
         "ignore_range",
         "expired_url",
