@@ -8,6 +8,9 @@ Like the real API, every job path answers with or without its trailing slash (th
 called ``.../outputs/data-json`` both ways), the same and without a redirect; only
 ``/oauth/token`` answers its exact spelling alone. The middleware maps either spelling to the
 spec's before anything else looks at the path, so routes and faults see one path per endpoint.
+
+The routes word every answer through the sandbox's dialect (``_dialects``: "spec", "classic" or
+"next"); faults answer the same whatever the dialect.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -28,6 +31,7 @@ from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._auth import TokenStore
+from ._dialects import Dialect, error
 from ._faults import Fault, FaultRegistry
 from ._jobs import Job, JobStore, Snapshot, Task
 from ._records import RequestLog, RequestRecord
@@ -47,22 +51,11 @@ HTML_PAGES = {
     status: f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
     for status, title in ((502, "502 Bad Gateway"), (504, "504 Gateway Time-out"))
 }
-MESSAGES = {
-    400: "Bad request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not found",
-    429: "Too many requests",
-    500: "Internal server error",
-    502: "Bad gateway",
-    503: "Service unavailable",
-    504: "Gateway timeout",
-}
 
 
 @dataclass
 class Context:
-    """What the routes need: the sandbox's shared state."""
+    """What the routes need: the sandbox's shared state, and the dialect its answers speak."""
 
     store: JobStore
     tokens: TokenStore
@@ -70,17 +63,7 @@ class Context:
     requests: RequestLog
     signer: Signer
     storage_url: str
-
-
-def envelope(data: Any, status: int = 200, **kwargs: Any) -> JSONResponse:
-    """``{"data": data, "error": null}``."""
-    return JSONResponse({"data": data, "error": None}, status_code=status, **kwargs)
-
-
-def error(status: int, message: str | None = None, **kwargs: Any) -> JSONResponse:
-    """``{"data": null, "error": {"code": status, "message": ...}}``."""
-    body = {"data": None, "error": {"code": status, "message": message or MESSAGES[status]}}
-    return JSONResponse(body, status_code=status, **kwargs)
+    dialect: Dialect = field(default_factory=Dialect)
 
 
 class Spellings:
@@ -153,23 +136,28 @@ class FaultsAndRecords:
         # Recorded on arrival, so a request whose client gave up (timeout) still counts.
         self.ctx.requests.append(record)
 
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                record.status = message["status"]
-            await send(message)
+        with self.ctx.dialect.answering() as extra_headers:
 
-        faults = self.ctx.faults
-        for delay in faults.take("api", method, path, {"delay"}):
-            await asyncio.sleep(float(delay.params.get("seconds", 1.0)))
-        fault = faults.first("api", method, path, ANSWER_FAULTS)
-        if fault is not None:
-            await fault_response(fault)(scope, receive, recording_send)
-            return
-        await self.app(scope, receive, recording_send)
+            async def recording_send(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    record.status = message["status"]
+                    if extra_headers:
+                        headers = [*message.get("headers", ()), *extra_headers]
+                        message = {**message, "headers": headers}
+                await send(message)
+
+            faults = self.ctx.faults
+            for delay in faults.take("api", method, path, {"delay"}):
+                await asyncio.sleep(float(delay.params.get("seconds", 1.0)))
+            fault = faults.first("api", method, path, ANSWER_FAULTS)
+            if fault is not None:
+                await fault_response(fault)(scope, receive, recording_send)
+                return
+            await self.app(scope, receive, recording_send)
 
 
 def fault_response(fault: Fault) -> Response:
-    """The answer an API-side fault gives instead of the real one."""
+    """The answer an API-side fault gives instead of the real one, in every dialect."""
     params = fault.params
     if fault.kind == "rate_limit":
         return error(429, headers={"Retry-After": retry_after(params)})
@@ -220,6 +208,7 @@ class Api:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.dialect = ctx.dialect
 
     async def token(self, request: Request) -> Response:
         """``POST /oauth/token``: client credentials (HTTP Basic) for a bearer token."""
@@ -234,29 +223,23 @@ class Api:
                 "error_description": "grant_type must be client_credentials",
             }
             return JSONResponse(body, status_code=400)
-        token = tokens.issue()
-        return JSONResponse(
-            {
-                "data": {"accessToken": token},
-                "access_token": token,
-                "token_type": "bearer",
-                "expires_in": int(tokens.ttl),
-            },
-            headers={"Cache-Control": "no-store"},
-        )
+        body = self.dialect.token(tokens.issue(), tokens.ttl)
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     def _job(self, request: Request) -> tuple[Snapshot, Job] | Response:
         """Authenticate and find the job of the path, or the error answer."""
         if not self.ctx.tokens.valid(request.headers.get("authorization")):
-            return error(401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return self.dialect.error(
+                401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            )
         params = request.path_params
         if not _is_uuid(params["project_id"]):
-            return error(400, "Invalid project id")
+            return self.dialect.error(400, "Invalid project id")
         if not _is_uuid(params["job_id"]):
-            return error(400, "Invalid job id")
+            return self.dialect.error(400, "Invalid job id")
         job = self.ctx.store.get(params["job_id"])
         if job is None or job.project_id != params["project_id"]:
-            return error(404, f"Job with id {params['job_id']} not found")
+            return self.dialect.error(404, f"Job with id {params['job_id']} not found")
         return self.ctx.store.snapshot(job), job
 
     def _task(self, request: Request) -> tuple[Snapshot, Task] | Response:
@@ -266,11 +249,11 @@ class Api:
         snap, job = found
         task_id = request.path_params["task_id"]
         if not _is_uuid(task_id):
-            return error(400, "Invalid task id")
+            return self.dialect.error(400, "Invalid task id")
         for task in job.tasks:
             if task.id == task_id:
                 return snap, task
-        return error(404, f"Task with id {task_id} not found")
+        return self.dialect.error(404, f"Task with id {task_id} not found")
 
     async def get_job(self, request: Request) -> Response:
         """``GET /projects/{p}/jobs/{j}``."""
@@ -278,11 +261,11 @@ class Api:
         if isinstance(found, Response):
             return found
         snap, _ = found
-        body = snap.job_json()
+        body = self.dialect.job(snap.job_json())
         unknown = self.ctx.faults.first("api", request.method, request.url.path, {"unknown_status"})
         if unknown is not None:
             body["status"] = str(unknown.params.get("value", "QUEUED_FOR_REVIEW"))
-        return envelope(body)
+        return self.dialect.envelope(body)
 
     async def cancel(self, request: Request) -> Response:
         """``POST .../cancel/``: accepted for running and ended jobs alike."""
@@ -290,7 +273,7 @@ class Api:
         if isinstance(found, Response):
             return found
         self.ctx.store.cancel(found[1])
-        return envelope({})
+        return self.dialect.cancelled()
 
     async def job_results_json(self, request: Request) -> Response:
         """``GET .../outputs/data-json/``: the last task's FeatureCollection, no envelope."""
@@ -302,8 +285,8 @@ class Api:
 
     def _feature_collection(self, snap: Snapshot, task: Task, what: str) -> Response:
         if not snap.task_outputs_ready(task):
-            return error(404, f"No outputs of {what} yet")
-        return JSONResponse({"type": "FeatureCollection", "features": task.features})
+            return self.dialect.error(404, f"No outputs of {what} yet")
+        return JSONResponse(self.dialect.feature_collection(task.features))
 
     async def job_download(self, request: Request) -> Response:
         """``GET .../downloads/results/``: a signed URL on the storage listener."""
@@ -317,10 +300,11 @@ class Api:
         target = task or job.tasks[-1]
         if not snap.task_outputs_ready(target) or target.archive is None:
             what = f"task {task.id}" if task else f"job {job.id}"
-            return error(404, f"No results of {what} yet")
+            return self.dialect.error(404, f"No results of {what} yet")
         filename = f"output.{job.archive_format}"
         path = object_path(job.id, filename, task.id if task else None)
-        return envelope({"url": self.ctx.signer.sign(self.ctx.storage_url, path)})
+        url = self.ctx.signer.sign(self.ctx.storage_url, path)
+        return self.dialect.envelope(self.dialect.signed_url(url, self.ctx.signer.ttl))
 
     async def tasks(self, request: Request) -> Response:
         """``GET .../tasks/``."""
@@ -328,7 +312,9 @@ class Api:
         if isinstance(found, Response):
             return found
         snap, job = found
-        return envelope([snap.task_json(task) for task in job.tasks])
+        return self.dialect.envelope(
+            [self.dialect.task(snap.task_json(task)) for task in job.tasks]
+        )
 
     async def logs(self, request: Request) -> Response:
         """``GET .../tasks/{t}/logs``: plain text that grows while the task runs."""
@@ -352,19 +338,23 @@ class Api:
         if isinstance(found, Response):
             return found
         snap, task = found
-        return envelope(list(task.quicklooks) if snap.task_outputs_ready(task) else [])
+        ready = snap.task_outputs_ready(task)
+        return self.dialect.envelope(
+            self.dialect.quicklook_names(list(task.quicklooks)) if ready else []
+        )
 
     async def quicklook(self, request: Request) -> Response:
-        """``GET .../tasks/{t}/outputs/quicklooks/{name}``: PNG bytes."""
+        """``GET .../tasks/{t}/outputs/quicklooks/{name}``: the image (PNG in the spec)."""
         found = self._task(request)
         if isinstance(found, Response):
             return found
         snap, task = found
         name = request.path_params["name"]
-        data = task.quicklooks.get(name)
-        if data is None or not snap.task_outputs_ready(task):
-            return error(404, f"Quicklook {name} not found")
-        return Response(data, media_type="image/png")
+        ready = snap.task_outputs_ready(task)
+        image = self.dialect.quicklook(task.quicklooks, name) if ready else None
+        if image is None:
+            return self.dialect.error(404, f"Quicklook {name} not found")
+        return image
 
     async def task_download(self, request: Request) -> Response:
         """``GET .../tasks/{t}/downloads/results/``."""
@@ -382,20 +372,21 @@ class Api:
         if isinstance(found, Response):
             return found
         snap, job = found
-        return envelope(
-            {
-                "projectId": job.project_id,
-                "projectDisplayId": job.project_id[:8],
-                "jobId": job.id,
-                "jobDisplayId": job.id[:8],
-                "creditsUsed": snap.credits_used(),
-            }
+        return self.dialect.envelope(
+            self.dialect.credits(
+                {
+                    "projectId": job.project_id,
+                    "projectDisplayId": job.project_id[:8],
+                    "jobId": job.id,
+                    "jobDisplayId": job.id[:8],
+                    "creditsUsed": snap.credits_used(),
+                }
+            )
         )
 
-
-async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
-    """Unknown paths answer a JSON envelope too, not Starlette's plain text."""
-    await error(404)(scope, receive, send)
+    async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Unknown paths answer the dialect's JSON error too, not Starlette's plain text."""
+        await self.dialect.error(404)(scope, receive, send)
 
 
 def create_app(ctx: Context) -> ASGIApp:
@@ -419,5 +410,5 @@ def create_app(ctx: Context) -> ASGIApp:
     ]
     # Each route is registered in the spec's spelling only; the middleware maps the other
     # spelling onto it (Spellings), so both answer the same with no redirect in between.
-    router = Router(routes=routes, redirect_slashes=False, default=not_found)
+    router = Router(routes=routes, redirect_slashes=False, default=api.not_found)
     return FaultsAndRecords(router, ctx, Spellings(routes))

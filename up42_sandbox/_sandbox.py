@@ -19,6 +19,7 @@ import uvicorn
 from ._app import Context, create_app
 from ._archives import Archive, seeded_uuid
 from ._auth import TokenStore
+from ._dialects import check_dialect, make_dialect
 from ._faults import Fault, FaultRegistry
 from ._jobs import Job, JobStore
 from ._records import RequestLog
@@ -127,6 +128,10 @@ class Sandbox:
         ...     sb.storage_url  # 'https://127.0.0.1:<port>'; signed URLs point there
         ...     # clients verify it with ca.configure_trust(ctx) or SSL_CERT_FILE=<ca.pem>
 
+    Answers the way the 2019-2020 service did, for the classic SDK's expectations:
+        >>> with Sandbox(dialect="classic") as sb:  # doctest: +SKIP
+        ...     # NOT_STARTED, an empty cancel body, problem+json 404s, JPEG quicklooks
+
     Args:
         speed: how much faster than real time jobs move (20 makes a default job take 0.4 s).
         token_ttl: seconds a bearer token lives (real time, not scaled by ``speed``).
@@ -139,9 +144,29 @@ class Sandbox:
             certificate must name ``host`` for clients that verify it); then ``storage_url``
             and every signed URL start with ``https://``. None (the default): plain http.
             The caller builds the context and keeps it; the job API stays plain http.
+        dialect: how the job API words its answers; the job store behind them is the same.
+            "spec" (the default): the spec's answers, as the sandbox always gave them.
+            "classic": the real service of 2019-2020 as the classic SDK up42-py met it:
+            ``POST .../cancel/`` answers 200 with an empty body; "NOT STARTED" is spelled
+            "NOT_STARTED" (jobs and tasks); the routes' 400 and 404 errors are RFC 7807
+            problem bodies (``application/problem+json``: type, title, status, detail), 401
+            keeps the envelope; the token answer is only ``access_token`` and
+            ``data.accessToken``; quicklooks are listed and served as ``<uid>.jpg`` JPEGs,
+            and the ``.png`` names answer 404.
+            "next": a newer API that old clients must survive: unknown fields in every JSON
+            object (``meta.requestId`` in envelopes; ``priority``, ``labels``,
+            ``costEstimate`` in jobs; ``retries``, ``resources`` in tasks; ``currency`` in
+            credits; ``links`` and ``properties.cloudCoverage`` in features and
+            ``numberMatched`` in their collection; ``scope`` in the token answer;
+            ``expiresAt`` in signed-URL answers; ``error.traceId`` in errors), "QUEUED" for a
+            job and "WAITING" for a task where the spec says "NOT STARTED", and the headers
+            ``X-Request-Id``, ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and
+            ``X-Api-Version`` on every API answer.
+            Injected faults answer the same in every dialect.
 
     Raises:
-        ValueError: ``speed`` is not positive, or ``storage_tls`` is a client-side context.
+        ValueError: ``speed`` is not positive, ``storage_tls`` is a client-side context, or
+            ``dialect`` names no dialect.
         TypeError: ``storage_tls`` is not an ``ssl.SSLContext``.
     """
 
@@ -156,9 +181,11 @@ class Sandbox:
         port: int = 0,
         storage_port: int = 0,
         storage_tls: ssl.SSLContext | None = None,
+        dialect: str = "spec",
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
+        self.dialect = check_dialect(dialect)
         self.speed = speed
         self.host = host
         self.seed = seed
@@ -226,6 +253,7 @@ class Sandbox:
             requests=self.requests,
             signer=self._signer,
             storage_url=self._storage_url,
+            dialect=make_dialect(self.dialect, seed=self.seed),
         )
         config = uvicorn.Config(
             create_app(ctx),
@@ -511,4 +539,5 @@ class Sandbox:
             "storage_url": self.storage_url,
             "project_id": self.project_id,
             "project_api_key": self.project_api_key,
+            "dialect": self.dialect,
         }
