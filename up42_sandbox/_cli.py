@@ -3,7 +3,8 @@
 The CLI is a thin wrapper over ``Sandbox``: it starts one, creates the three demo jobs,
 switches on the faults asked for, writes an info file once both listeners accept connections,
 and stops cleanly on Ctrl-C or SIGTERM. ``--storage-cert``/``--storage-key`` serve the signed
-URLs over https (clients must trust the certificate, e.g. with ``SSL_CERT_FILE``).
+URLs over https (clients must trust the certificate, e.g. with ``SSL_CERT_FILE``);
+``--dialect`` picks how the answers are worded ("spec", "classic" or "next").
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._dialects import DIALECTS
 from ._faults import FAULT_KINDS, parse_fault_spec
 from ._sandbox import Sandbox
 
@@ -66,6 +68,19 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help="the PEM private key of --storage-cert (default: the key inside that file)",
+    )
+    parser.add_argument(
+        "--dialect",
+        choices=list(DIALECTS),
+        default="spec",
+        help="how the API words its answers (the jobs behind them are the same). "
+        "spec (default): the spec's answers. "
+        "classic: the service of 2019-2020 as the classic SDK met it: NOT_STARTED, cancel "
+        "answers 200 with an empty body, 400/404 as application/problem+json, a token "
+        "answer without token_type/expires_in, <uid>.jpg JPEG quicklooks. "
+        "next: a newer API old clients must survive: unknown fields in every JSON object, "
+        "QUEUED jobs and WAITING tasks instead of NOT STARTED, X-Request-Id and other extra "
+        "headers. Faults answer the same in every dialect.",
     )
     parser.add_argument(
         "--fault",
@@ -154,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             storage_port=args.storage_port,
             storage_tls=storage_tls,
+            dialect=args.dialect,
         ) as sb:
             jobs = {key: sb.create_job(**spec) for key, spec in DEMO_JOBS.items()}
             for kind, kwargs in faults:

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from up42_sandbox import Sandbox
+from up42_sandbox import _cli as cli
 from up42_sandbox._faults import parse_fault_spec
 
 from .helpers import get_token, job_path
@@ -410,6 +411,37 @@ def test_an_unknown_dialect_is_refused_with_the_known_ones() -> None:
 def test_the_dialect_is_in_the_connection_info(classic: Wire) -> None:
     assert classic.sb.dialect == "classic"
     assert classic.sb.info()["dialect"] == "classic"
+
+
+def test_the_cli_refuses_an_unknown_dialect_with_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--dialect", "legacy"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'legacy'" in capsys.readouterr().err
+
+
+def test_the_cli_hands_its_dialect_to_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_sandbox(**kwargs: Any) -> Sandbox:
+        seen.update(kwargs)
+        raise OSError("not started in this test")
+
+    monkeypatch.setattr(cli, "Sandbox", fake_sandbox)
+    assert cli.main(["--dialect", "next"]) == 1
+    assert seen["dialect"] == "next"
+    assert cli.main([]) == 1
+    assert seen["dialect"] == "spec"
+
+
+def test_the_cli_help_describes_every_dialect(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for words in ("spec (default)", "classic:", "NOT_STARTED", "next:", "QUEUED", "WAITING"):
+        assert words in text
 
 
 # -- the "body" fault ------------------------------------------------------------------------
