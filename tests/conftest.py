@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +35,14 @@ def spec() -> dict[str, Any]:
     """The OpenAPI spec as plain data."""
     loaded: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
     return loaded
+
+
+@pytest.fixture
+def pyplot() -> Iterator[Any]:
+    """matplotlib's pyplot drawing into memory (no window, whatever the machine's setup)."""
+    matplotlib = pytest.importorskip("matplotlib", reason="the viz extra is not installed")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")

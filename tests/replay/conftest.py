@@ -26,6 +26,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
+        "dialect(name): record against a sandbox answering in this dialect (e.g. classic)",
+    )
+    config.addinivalue_line(
+        "markers",
         "replays(test): replays the cassette and ids that `test` (`<module>/<test name>`) "
         "recorded; skipped while recording, since that test re-records them",
     )
@@ -79,7 +83,9 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     mode = mode_of(request.config)
     test = f"{Path(str(request.path)).stem}/{request.node.name}"
     book = IdBook(IDS_FILE)
-    with open_target(mode, book.get(test) if mode == "replay" else None) as target:
+    marker = request.node.get_closest_marker("dialect")
+    dialect = marker.args[0] if marker is not None else "spec"
+    with open_target(mode, book.get(test) if mode == "replay" else None, dialect) as target:
         yield target
     if mode != "replay" and _passed(request):
         book.put(test, target.entry())
@@ -104,17 +110,6 @@ def session(target: Target) -> Iterator[up42.Up42]:
     """A session against the target, closed after the test."""
     with target.session() as session:
         yield session
-
-
-@pytest.fixture
-def pyplot() -> Iterator[Any]:
-    """matplotlib's pyplot drawing into memory (no window, whatever the machine's setup)."""
-    matplotlib = pytest.importorskip("matplotlib", reason="the viz extra is not installed")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    yield plt
-    plt.close("all")
 
 
 @pytest.fixture(autouse=True)

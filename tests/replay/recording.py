@@ -201,6 +201,15 @@ class Target:
             self.jobs[kind] = self._new_job(JOB_KINDS[kind])
         return self.jobs[kind]
 
+    def sandbox_job(self, name: str, outcome: str, **options: Any) -> str:
+        """The id of a job only a sandbox can make (in ``sandbox_only`` tests), for example one
+        held in a status; created on first use, read from ``ids.json`` in a replay."""
+        if name not in self.jobs:
+            if self.sandbox is None:
+                pytest.fail(f"no {name!r} job was recorded for this test: run `make record`")
+            self.jobs[name] = self.sandbox.create_job(outcome, **{**SMALL_JOB, **options})
+        return self.jobs[name]
+
     def _new_job(self, kind: JobKind) -> str:
         if self.sandbox is None:
             return os.environ[kind.env]
@@ -244,9 +253,11 @@ class Target:
 
 
 @contextmanager
-def open_target(mode: Mode, recorded: dict[str, Any] | None = None) -> Iterator[Target]:
+def open_target(
+    mode: Mode, recorded: dict[str, Any] | None = None, dialect: str = "spec"
+) -> Iterator[Target]:
     """The target of one test: a replay of ``recorded`` (an ``ids.json`` entry), the real API,
-    or a fresh seeded sandbox that stops when the test ends."""
+    or a fresh seeded sandbox answering in ``dialect`` that stops when the test ends."""
     if mode == "replay":
         assert recorded is not None
         yield Target(
@@ -266,7 +277,7 @@ def open_target(mode: Mode, recorded: dict[str, Any] | None = None) -> Iterator[
             sleep=Sleeper(cap=None),
         )
     else:
-        with Sandbox(seed=SEED, speed=SANDBOX_SPEED) as sandbox:
+        with Sandbox(seed=SEED, speed=SANDBOX_SPEED, dialect=dialect) as sandbox:
             yield Target(
                 mode=mode,
                 project_id=sandbox.project_id,

@@ -649,3 +649,66 @@ async def test_a_rate_limit_that_outlasts_the_retries_raises_with_retry_after(
     assert caught.value.retry_after == RETRY_AFTER
     assert statuses(wire)[-2:] == [("GET credits", 429), ("GET credits", 429)]
     assert target.sleep.calls == [RETRY_AFTER]
+
+
+# -- what the real service sent (test_classic_replay) ------------------------------------------
+
+CLASSIC = "test_classic_replay"
+
+
+@replays(CLASSIC, "test_a_cancel_answered_with_an_empty_body_succeeds")
+async def test_a_cancel_answered_with_an_empty_body_succeeds(
+    target: Target, session: up42.AsyncUp42
+) -> None:
+    job = await session.initialize_job(target.job_id("cancellable"))
+    await job.cancel_job()
+    assert await job.status() in {"CANCELLING", "CANCELLED"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            body,
+            marks=replays(
+                CLASSIC, f"test_a_cancel_answered_with_null_or_an_empty_object_succeeds[{body}]"
+            ),
+        )
+        for body in ("null", "empty-object", "envelope")
+    ],
+)
+async def test_a_cancel_answered_with_null_or_an_empty_object_succeeds(
+    target: Target, session: up42.AsyncUp42, body: str
+) -> None:
+    job = await session.initialize_job(target.job_id("cancellable"))
+    await job.cancel_job()
+
+
+@replays(CLASSIC, "test_a_job_spelled_not_started_is_the_known_status")
+async def test_a_job_spelled_not_started_is_the_known_status(
+    target: Target, session: up42.AsyncUp42
+) -> None:
+    job = await session.initialize_job(target.jobs["held"])
+    assert (await job.info())["status"] == "NOT_STARTED"
+    assert await job.job_status() is up42.JobStatus.NOT_STARTED
+    assert up42.JobStatus.is_known(await job.status())
+    assert await job.is_succeeded() is False
+
+
+@replays(CLASSIC, "test_a_problem_body_gives_not_found_in_its_title_and_detail")
+async def test_a_problem_body_gives_not_found_in_its_title_and_detail(
+    session: up42.AsyncUp42,
+) -> None:
+    with pytest.raises(up42.NotFoundError) as caught:
+        await session.initialize_job(UNKNOWN_ID)
+    assert f"Not Found: Job with id {UNKNOWN_ID} not found (check" in str(caught.value)
+
+
+@replays(CLASSIC, "test_jpeg_quicklooks_download_as_jpg_files", ordered=False)
+async def test_jpeg_quicklooks_download_as_jpg_files(
+    target: Target, session: up42.AsyncUp42, tmp_path: Path
+) -> None:
+    job = await session.initialize_job(target.job_id("succeeded"))
+    paths = await job.download_quicklooks(tmp_path / "looks")
+    assert paths and all(path.endswith(".jpg") for path in paths)
+    assert all(Path(path).read_bytes()[:3] == b"\xff\xd8\xff" for path in paths)
