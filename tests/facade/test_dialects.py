@@ -3,6 +3,7 @@ sent in 2019-2020 (``classic``) and what a newer API may send (``next``)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,3 +141,42 @@ def test_unknown_fields_survive_in_info_tasks_and_models(
     for task in job.get_jobtasks(return_json=True):
         extra = set(TaskModel.from_dict(task).additional_properties)
         assert extra and extra <= set(task)
+
+
+@pytest.mark.parametrize("dialect_sandbox", ["classic"], indirect=True)
+@pytest.mark.parametrize("body", ["", "null", "{}", '{"data": {}, "error": null}'])
+def test_a_cancel_succeeds_on_any_2xx_body(
+    dialect_sandbox: Sandbox, dialect_session: up42.Up42, body: str
+) -> None:
+    job = dialect_session.initialize_job(new_job(dialect_sandbox, "long_running"))
+    fault = dialect_sandbox.inject("body", job_id=job.job_id, path="/cancel/", content=body)
+    job.cancel_job()
+    assert fault.hits == 1
+
+
+@pytest.mark.parametrize("dialect_sandbox", ["classic"], indirect=True)
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [('"Job is archived"', "Job is archived"), ('{"code": 410, "message": "Gone"}', "Gone")],
+)
+def test_a_200_without_data_but_with_an_error_is_an_api_error_in_the_servers_words(
+    dialect_sandbox: Sandbox, dialect_session: up42.Up42, error: str, words: str
+) -> None:
+    job = dialect_session.initialize_job(new_job(dialect_sandbox))
+    body = f'{{"data": null, "error": {error}}}'
+    dialect_sandbox.inject("body", job_id=job.job_id, path="/tasks/", content=body)
+    with pytest.raises(up42.APIError) as caught:
+        job.get_jobtasks()
+    assert type(caught.value) is up42.APIError and words in str(caught.value)
+
+
+@pytest.mark.parametrize("dialect_sandbox", ["classic"], indirect=True)
+def test_an_empty_error_beside_real_data_is_no_error(
+    dialect_sandbox: Sandbox, dialect_session: up42.Up42
+) -> None:
+    job = dialect_session.initialize_job(new_job(dialect_sandbox))
+    tasks = job.get_jobtasks(return_json=True)
+    dialect_sandbox.inject(
+        "body", job_id=job.job_id, path="/tasks/", content=json.dumps({"data": tasks, "error": {}})
+    )
+    assert [task.jobtask_id for task in job.get_jobtasks()] == [task["id"] for task in tasks]
