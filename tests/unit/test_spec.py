@@ -15,7 +15,7 @@ from referencing.jsonschema import DRAFT202012
 
 from tests.conftest import SPEC_PATH
 
-JSON_TYPES = ("application/json", "text/plain", "text/html")
+JSON_TYPES = ("application/json", "application/problem+json", "text/plain", "text/html")
 
 
 def response_examples(spec: dict[str, Any]) -> Iterator[tuple[str, str, Any, Any]]:

@@ -19,6 +19,7 @@ from .geometry_collection_type import GeometryCollectionType
 from .job import Job
 from .job_envelope import JobEnvelope
 from .job_inputs import JobInputs
+from .job_list_envelope import JobListEnvelope
 from .job_task import JobTask
 from .job_task_list_envelope import JobTaskListEnvelope
 from .known_job_mode import KnownJobMode
@@ -64,6 +65,7 @@ __all__ = (
     "Job",
     "JobEnvelope",
     "JobInputs",
+    "JobListEnvelope",
     "JobTask",
     "JobTaskListEnvelope",
     "KnownJobMode",
