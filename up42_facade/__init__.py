@@ -37,10 +37,18 @@ from ._errors import (
     Up42Error,
 )
 from ._job import Job
+from ._jobcollection import JobCollection
 from ._jobtask import JobTask
 from ._retry import RetryPolicy
 from ._status import JobStatus
-from ._up42 import Up42, authenticate, initialize_job, initialize_jobtask
+from ._up42 import (
+    Up42,
+    authenticate,
+    get_jobs,
+    initialize_job,
+    initialize_jobcollection,
+    initialize_jobtask,
+)
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -51,6 +59,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "AsyncJob": "._async_job",
     "AsyncJobTask": "._async_job",
+    "AsyncJobCollection": "._async_jobcollection",
     "AsyncUp42": "._async_up42",
 }
 
@@ -68,6 +77,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "APIError",
     "AsyncJob",
+    "AsyncJobCollection",
     "AsyncJobTask",
     "AsyncUp42",
     "AuthenticationError",
@@ -77,6 +87,7 @@ __all__ = [
     "InvalidResponseError",
     "Job",
     "JobCancelledError",
+    "JobCollection",
     "JobError",
     "JobFailedError",
     "JobStatus",
@@ -92,6 +103,8 @@ __all__ = [
     "Up42Error",
     "__version__",
     "authenticate",
+    "get_jobs",
     "initialize_job",
+    "initialize_jobcollection",
     "initialize_jobtask",
 ]

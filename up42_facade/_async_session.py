@@ -119,6 +119,7 @@ class AsyncSession(SessionBase):
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: AsyncSleep = asyncio.sleep,
+        max_requests_per_second: float | None = None,
     ) -> None:
         from up42_jobs_client import AuthenticatedClient
 
@@ -132,6 +133,7 @@ class AsyncSession(SessionBase):
             verify=verify,
             proxy=proxy,
             trust_env=trust_env,
+            max_requests_per_second=max_requests_per_second,
         )
         if max_in_flight < 1:
             raise ConfigurationError(f"max_in_flight must be >= 1, not {max_in_flight!r}")
@@ -141,7 +143,7 @@ class AsyncSession(SessionBase):
             lambda: httpx.AsyncHTTPTransport(**self._transport_options, limits=one)
         )
         retrying = AsyncRetryTransport(
-            inner, policy=self.retry, max_in_flight=max_in_flight, sleep=sleep
+            inner, policy=self.retry, max_in_flight=max_in_flight, sleep=sleep, budget=self.budget
         )
 
         def client(auth: httpx.Auth | tuple[str, str]) -> httpx.AsyncClient:

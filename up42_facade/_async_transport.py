@@ -18,6 +18,7 @@ import httpx
 
 from ._api_retry import QuietPeriod, RequestRetries
 from ._lanes import on_close
+from ._rate import RateBudget
 from ._retry import RetryPolicy
 
 __all__ = ["AsyncRetryTransport"]
@@ -33,6 +34,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         policy: The session's retry policy.
         max_in_flight: Requests of the session on the wire at the same time.
         sleep: Awaited for every wait (``asyncio.sleep``; swappable in tests).
+        budget: The session's ``RateBudget``: each attempt waits its turn in it.
         clock: Monotonic clock.
         rng: Jitter source.
     """
@@ -46,9 +48,11 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         sleep: AsyncSleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        budget: RateBudget | None = None,
     ) -> None:
         self._inner = inner
         self._policy = policy
+        self._budget = budget or RateBudget(None)
         self._slots = asyncio.Semaphore(max_in_flight)
         self._sleep = sleep
         self._clock = clock
@@ -81,6 +85,9 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         too)."""
         await self._slots.acquire()
         try:
+            turn = self._budget.reserve()
+            if turn > 0:
+                await self._sleep(turn)
             response = await self._inner.handle_async_request(request)
         except BaseException:
             self._slots.release()

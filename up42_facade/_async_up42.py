@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from ._async_job import AsyncJob, AsyncJobTask
+from ._async_jobcollection import AsyncJobCollection, alist_jobs
 from ._async_session import DEFAULT_MAX_IN_FLIGHT, AsyncSession
 from ._async_transport import AsyncSleep
+from ._collection_rules import job_modes, sort_parameter
 from ._job_rules import find_task, job_ids
 from ._network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VerifyTypes
 from ._retry import RetryPolicy
@@ -44,6 +47,8 @@ class AsyncUp42(AsyncSession):
             ``gather`` over more waits for free slots instead of opening more connections.
         transport: An httpx async transport under the retry layer (tests).
         sleep: Awaited for every wait (retries, downloads and polling); swappable in tests.
+        max_requests_per_second: The session's request rate, paced evenly and shared by all
+            its coroutines (None: as fast as answers come), as for ``Up42``.
 
     Raises:
         ConfigurationError: No credentials, an unreadable cfg_file or CA bundle, or a
@@ -72,6 +77,7 @@ class AsyncUp42(AsyncSession):
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: AsyncSleep = asyncio.sleep,
+        max_requests_per_second: float | None = None,
     ) -> None:
         project_id, project_api_key, base_url = resolve_credentials(
             cfg_file, project_id, project_api_key, base_url
@@ -89,6 +95,7 @@ class AsyncUp42(AsyncSession):
             max_in_flight=max_in_flight,
             transport=transport,
             sleep=sleep,
+            max_requests_per_second=max_requests_per_second,
         )
 
     async def __aenter__(self) -> AsyncUp42:
@@ -105,6 +112,40 @@ class AsyncUp42(AsyncSession):
         job = AsyncJob(self, self.project_id, check_uuid(job_id, "job_id"), {})
         await job.info()
         return job
+
+    async def get_jobs(
+        self,
+        return_json: bool = False,
+        test_jobs: bool = True,
+        real_jobs: bool = True,
+        limit: int = 500,
+        sortby: str = "createdAt",
+        descending: bool = True,
+    ) -> AsyncJobCollection | list[dict[str, Any]]:
+        """The project's jobs from the jobs listing (see ``Up42.get_jobs``).
+
+        Raises:
+            ValueError: A ``sortby`` not listed, or neither test nor real jobs asked for.
+        """
+        sort = sort_parameter(sortby, descending)
+        modes = job_modes(test_jobs, real_jobs)
+        infos, _ = await alist_jobs(
+            self, sort=sort, keep=lambda job: job.get("mode") in modes, limit=limit
+        )
+        if return_json:
+            return infos
+        jobs = [AsyncJob(self, self.project_id, str(info["id"]), info) for info in infos]
+        return AsyncJobCollection(self, self.project_id, jobs)
+
+    async def initialize_jobcollection(self, job_ids: list[str]) -> AsyncJobCollection:
+        """An ``AsyncJobCollection`` of these jobs of this session's project.
+
+        Raises:
+            ConfigurationError: An id is not a UUID (nothing is sent).
+            NotFoundError: The project has no such job.
+        """
+        jobs = await asyncio.gather(*(self.initialize_job(job_id) for job_id in job_ids))
+        return AsyncJobCollection(self, self.project_id, list(jobs))
 
     async def initialize_jobtask(self, jobtask_id: str, job_id: str) -> AsyncJobTask:
         """An ``AsyncJobTask`` of one of this project's jobs.

@@ -8,27 +8,33 @@ traceback, and exit with a code that says what went wrong (see ``EXIT_CODES``).
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ._archive_rules import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_TOTAL_SIZE
-from ._errors import (
-    AuthenticationError,
-    ConfigurationError,
-    JobCancelledError,
-    JobFailedError,
-    NotFoundError,
-    Up42Error,
+from ._cli_common import (
+    EPILOG,
+    EXIT_CODES,
+    AsJson,
+    BaseUrl,
+    Config,
+    JobId,
+    MaxAttempts,
+    Output,
+    Timeout,
+    command,
+    err,
+    out,
+    print_json,
+    report_files,
+    shows_progress,
 )
+from ._cli_jobs import jobs_app
 
 if TYPE_CHECKING:
     from ._job import Job
@@ -36,22 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["EXIT_CODES", "app", "main"]
 
 # Exit codes: documented in --help and in the README; scripts rely on them.
-EXIT_OK = 0
-EXIT_OTHER = 1
-EXIT_USAGE = 2
-EXIT_JOB_FAILED = 3
-EXIT_AUTH = 4
-EXIT_NOT_FOUND = 5
-EXIT_CODES = {
-    EXIT_OK: "success",
-    EXIT_OTHER: "any other error",
-    EXIT_USAGE: "usage error (bad arguments, a job id that is not a UUID, missing credentials)",
-    EXIT_JOB_FAILED: "the job failed or was cancelled",
-    EXIT_AUTH: "authentication failed (wrong project id or API key)",
-    EXIT_NOT_FOUND: "the job or task was not found",
-}
-EPILOG = "Exit codes: " + "; ".join(f"{code} {what}" for code, what in EXIT_CODES.items()) + "."
-
 app = typer.Typer(
     name="up42-facade",
     help="Work with UP42 processing jobs from the command line.",
@@ -64,78 +54,7 @@ job_app = typer.Typer(
     help="Inspect, track, download and cancel one job.", epilog=EPILOG, no_args_is_help=True
 )
 app.add_typer(job_app, name="job")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-JobId = Annotated[str, typer.Argument(help="The job's id (a UUID).", show_default=False)]
-Config = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="JSON file with project_id and project_api_key "
-        "(default: UP42_PROJECT_ID, UP42_PROJECT_API_KEY).",
-        dir_okay=False,
-    ),
-]
-BaseUrl = Annotated[
-    str | None,
-    typer.Option("--base-url", help="API address (default: UP42_BASE_URL or the real API)."),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-Output = Annotated[Path | None, typer.Option("--output", "-o", help="Folder to write into.")]
-Timeout = Annotated[
-    float | None,
-    typer.Option(
-        help="Seconds without an answer (or, downloading, without a byte) before a connection "
-        "counts as dropped and is tried again. [default: 60]",
-        min=0.001,
-        show_default=False,
-    ),
-]
-MaxAttempts = Annotated[
-    int | None,
-    typer.Option(
-        help="Requests in all (the first one and every retry or resume) before giving up. "
-        "[default: 5]",
-        min=1,
-        show_default=False,
-    ),
-]
-
-
-def _fail(code: int, message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def _errors_as_exit_codes() -> Iterator[None]:
-    """Turn every library error into one line on stderr and its exit code."""
-    try:
-        yield
-    except ConfigurationError as exc:
-        _fail(EXIT_USAGE, str(exc))
-    except AuthenticationError as exc:
-        _fail(EXIT_AUTH, str(exc))
-    except NotFoundError as exc:
-        _fail(EXIT_NOT_FOUND, str(exc))
-    except (JobFailedError, JobCancelledError) as exc:
-        _fail(EXIT_JOB_FAILED, str(exc))
-    except Up42Error as exc:
-        _fail(EXIT_OTHER, str(exc))
-    except OSError as exc:
-        _fail(EXIT_OTHER, f"{exc.strerror or exc} ({exc.filename or 'file system'})")
-    except KeyboardInterrupt:
-        _fail(130, "interrupted")
-    except Exception as exc:
-        if os.environ.get("UP42_DEBUG"):
-            raise
-        _fail(
-            EXIT_OTHER,
-            f"unexpected {type(exc).__name__}: {exc} (set UP42_DEBUG=1 for a traceback "
-            "and please report it)",
-        )
+app.add_typer(jobs_app, name="jobs")
 
 
 def _open_job(job_id: str, config: Path | None, base_url: str | None) -> Job:
@@ -147,20 +66,6 @@ def _open_job(job_id: str, config: Path | None, base_url: str | None) -> Job:
     return session.initialize_job(job_id)
 
 
-def _print_json(data: Any) -> None:
-    out.print_json(json.dumps(data, default=str))
-
-
-def _command(body: Callable[[], None]) -> None:
-    with _errors_as_exit_codes():
-        try:
-            body()
-        finally:
-            from ._up42 import close_last_session
-
-            close_last_session()
-
-
 @job_app.command()
 def info(
     job_id: JobId, config: Config = None, base_url: BaseUrl = None, as_json: AsJson = False
@@ -170,7 +75,7 @@ def info(
     def body() -> None:
         data = _open_job(job_id, config, base_url).info
         if as_json:
-            _print_json(data)
+            print_json(data)
             return
         table = Table(show_header=False, box=None)
         for key in (
@@ -186,7 +91,7 @@ def info(
             table.add_row(f"[bold]{key}[/]", str(data.get(key)))
         out.print(table)
 
-    _command(body)
+    command(body)
 
 
 @job_app.command()
@@ -197,9 +102,9 @@ def status(
 
     def body() -> None:
         current = str(_open_job(job_id, config, base_url).info["status"])
-        _print_json({"job_id": job_id, "status": current}) if as_json else out.print(current)
+        print_json({"job_id": job_id, "status": current}) if as_json else out.print(current)
 
-    _command(body)
+    command(body)
 
 
 @job_app.command()
@@ -238,11 +143,11 @@ def track(
                 live.stop()
         elapsed = time.monotonic() - start
         if as_json:
-            _print_json({"job_id": job_id, "status": final, "elapsed_s": round(elapsed, 2)})
+            print_json({"job_id": job_id, "status": final, "elapsed_s": round(elapsed, 2)})
         else:
             out.print(f"{final} after {elapsed:.0f} s")
 
-    _command(body)
+    command(body)
 
 
 @job_app.command()
@@ -254,11 +159,11 @@ def logs(
     def body() -> None:
         job = _open_job(job_id, config, base_url)
         if as_json:
-            _print_json(job.get_logs(as_print=False, as_return=True))
+            print_json(job.get_logs(as_print=False, as_return=True))
         else:
             job.get_logs(as_print=True)
 
-    _command(body)
+    command(body)
 
 
 @job_app.command()
@@ -293,16 +198,16 @@ def download(
         files = job.download_results(
             output_directory=output,
             unpacking=unpack,
-            show_progress=_shows_progress(as_json),
+            show_progress=shows_progress(as_json),
             integrity=integrity,  # type: ignore[arg-type] # checked by DownloadOptions
             timeout=timeout,
             max_attempts=max_attempts,
             max_members=max_members,
             max_total_size=max_total_size,
         )
-        _report_files(files, as_json)
+        report_files(files, as_json)
 
-    _command(body)
+    command(body)
 
 
 @job_app.command()
@@ -321,13 +226,13 @@ def quicklooks(
         job = _open_job(job_id, config, base_url)
         files = job.download_quicklooks(
             output_directory=output,
-            show_progress=_shows_progress(as_json),
+            show_progress=shows_progress(as_json),
             timeout=timeout,
             max_attempts=max_attempts,
         )
-        _report_files(files, as_json)
+        report_files(files, as_json)
 
-    _command(body)
+    command(body)
 
 
 @job_app.command()
@@ -348,15 +253,15 @@ def results(
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(json.dumps(collection), encoding="utf-8")
             if as_json:
-                _print_json({"path": str(output), "features": len(collection["features"])})
+                print_json({"path": str(output), "features": len(collection["features"])})
             else:
                 out.print(f"wrote {len(collection['features'])} features to {output}")
         elif as_json:
-            _print_json(collection)
+            print_json(collection)
         else:
             out.print(_features_table(collection))
 
-    _command(body)
+    command(body)
 
 
 @job_app.command()
@@ -367,11 +272,11 @@ def credits(
 
     def body() -> None:
         used = _open_job(job_id, config, base_url).get_credits()
-        _print_json({"job_id": job_id, **used}) if as_json else out.print(
+        print_json({"job_id": job_id, **used}) if as_json else out.print(
             f"{used['creditsUsed']} credits"
         )
 
-    _command(body)
+    command(body)
 
 
 @job_app.command()
@@ -382,11 +287,11 @@ def cancel(
 
     def body() -> None:
         _open_job(job_id, config, base_url).cancel_job()
-        _print_json({"job_id": job_id, "cancelled": True}) if as_json else out.print(
+        print_json({"job_id": job_id, "cancelled": True}) if as_json else out.print(
             f"cancellation of {job_id} requested"
         )
 
-    _command(body)
+    command(body)
 
 
 def _features_table(collection: dict[str, Any]) -> Table:
@@ -404,20 +309,6 @@ def _features_table(collection: dict[str, Any]) -> Table:
             str(props.get("up42.data_path", "")),
         )
     return table
-
-
-def _report_files(files: list[str], as_json: bool) -> None:
-    if as_json:
-        _print_json({"files": files})
-        return
-    out.print(f"wrote {len(files)} files:")
-    for path in files:
-        out.print(f"  {path}", highlight=False)
-
-
-def _shows_progress(as_json: bool) -> bool:
-    """A progress bar on a terminal, never with --json (stdout holds only the document)."""
-    return not as_json and err.is_terminal
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from ._auth import TokenAuth
-from ._errors import APIError, Up42Error
+from ._errors import APIError, ConfigurationError, Up42Error
 from ._network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VerifyTypes
 from ._responses import json_body
 from ._retry import RetryPolicy
@@ -77,6 +77,8 @@ class Session(SessionBase):
         trust_env: bool = True,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_requests_per_second: float | None = None,
+        max_in_flight: int | None = None,
     ) -> None:
         from up42_jobs_client import AuthenticatedClient
 
@@ -90,15 +92,26 @@ class Session(SessionBase):
             verify=verify,
             proxy=proxy,
             trust_env=trust_env,
+            max_requests_per_second=max_requests_per_second,
         )
+        if max_in_flight is not None and max_in_flight < 1:
+            raise ConfigurationError(f"max_in_flight must be >= 1 or None, not {max_in_flight!r}")
         self.sleep = sleep
+        # One transport for the token and the API client: one quiet period after a 429, one
+        # rate budget and one bound on requests in flight for the whole session.
+        retrying = RetryTransport(
+            transport or httpx.HTTPTransport(**self._transport_options),
+            policy=self.retry,
+            sleep=sleep,
+            budget=self.budget,
+            max_in_flight=max_in_flight,
+        )
 
         def stack(auth: httpx.Auth | tuple[str, str]) -> httpx.Client:
-            inner = transport or httpx.HTTPTransport(**self._transport_options)
             return httpx.Client(
                 **self._client_options,
                 auth=auth,
-                transport=RetryTransport(inner, policy=self.retry, sleep=sleep),
+                transport=retrying,
                 event_hooks={"request": [log_request], "response": [_remember_response]},
             )
 

@@ -27,6 +27,7 @@ from ._network import (
     VerifyTypes,
     is_certificate_error,
 )
+from ._rate import RateBudget
 from ._redact import LOGGER, install_secret_filter
 from ._responses import envelope_error, error_from_response, invalid_response
 from ._retry import RetryPolicy
@@ -78,6 +79,7 @@ class SessionBase:
         verify: VerifyTypes,
         proxy: str | None,
         trust_env: bool,
+        max_requests_per_second: float | None = None,
     ) -> None:
         if not project_id or not project_api_key:
             raise ConfigurationError(
@@ -88,6 +90,8 @@ class SessionBase:
         self.project_id = check_uuid(project_id, "project_id")
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
+        self.budget = RateBudget(max_requests_per_second)
+        """The session's request rate, shared by all its requests (``RateBudget``)."""
         self.timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         self.network = Network(verify=verify, proxy=proxy, trust_env=trust_env)
         proxy_url = self.network.proxy_for(self.base_url)

@@ -9,14 +9,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ._collection_rules import job_modes, sort_parameter
 from ._errors import ConfigurationError
 from ._job import Job
+from ._jobcollection import JobCollection, list_jobs
 from ._jobtask import JobTask
 from ._redact import LOGGER
 from ._session import Session
 from ._session_base import check_uuid, resolve_credentials
 
-__all__ = ["Up42", "authenticate", "close_last_session", "initialize_job", "initialize_jobtask"]
+__all__ = [
+    "Up42",
+    "authenticate",
+    "close_last_session",
+    "get_jobs",
+    "initialize_job",
+    "initialize_jobcollection",
+    "initialize_jobtask",
+]
 
 _last_session: Up42 | None = None
 
@@ -37,6 +47,10 @@ class Up42(Session):
         trust_env: Read the proxy and CA environment variables, as httpx does.
         transport: An httpx transport under the retry layer (tests).
         sleep: Called for every wait (retries, downloads and polling); swappable in tests.
+        max_requests_per_second: The session's request rate, paced evenly and shared by
+            all its threads (None: as fast as answers come). A 429 holds back the whole
+            session for its ``Retry-After`` whatever this says.
+        max_in_flight: At most this many requests on the wire at once (None: no bound).
 
     Raises:
         ConfigurationError: An id or key is missing, the CA bundle is unreadable, or the
@@ -69,6 +83,52 @@ class Up42(Session):
             job_id=check_uuid(job_id, "job_id"),
             jobtask_id=check_uuid(jobtask_id, "jobtask_id"),
         )
+
+    def get_jobs(
+        self,
+        return_json: bool = False,
+        test_jobs: bool = True,
+        real_jobs: bool = True,
+        limit: int = 500,
+        sortby: str = "createdAt",
+        descending: bool = True,
+    ) -> JobCollection | list[dict[str, Any]]:
+        """The project's jobs from the jobs listing, as the classic ``Project.get_jobs``.
+
+        Args:
+            return_json: Return the jobs' info dicts instead of a ``JobCollection``.
+            test_jobs: Include test jobs (mode ``DRY_RUN``).
+            real_jobs: Include real jobs (mode ``DEFAULT``).
+            limit: At most this many jobs, the first by the sort order.
+            sortby: One of ``createdAt``, ``name``, ``id``, ``mode``, ``status``,
+                ``startedAt``, ``finishedAt``.
+            descending: Sort order.
+
+        Raises:
+            ValueError: A ``sortby`` not listed, or neither test nor real jobs asked for.
+        """
+        sort = sort_parameter(sortby, descending)
+        modes = job_modes(test_jobs, real_jobs)
+        infos, _ = list_jobs(
+            self, sort=sort, keep=lambda job: job.get("mode") in modes, limit=limit
+        )
+        LOGGER.info(
+            "Got %d jobs (limit parameter %d) in project %s.", len(infos), limit, self.project_id
+        )
+        if return_json:
+            return infos
+        jobs = [Job(self, self.project_id, str(info["id"]), job_info=info) for info in infos]
+        return JobCollection(auth=self, project_id=self.project_id, jobs=jobs)
+
+    def initialize_jobcollection(self, job_ids: list[str]) -> JobCollection:
+        """A ``JobCollection`` of these jobs of this session's project (each fetched once).
+
+        Raises:
+            ConfigurationError: An id is not a UUID (nothing is sent).
+            NotFoundError: The project has no such job.
+        """
+        jobs = [self.initialize_job(job_id) for job_id in job_ids]
+        return JobCollection(auth=self, project_id=self.project_id, jobs=jobs)
 
     def __enter__(self) -> Up42:
         return self
@@ -160,6 +220,23 @@ def initialize_jobtask(jobtask_id: str, job_id: str, project_id: str | None = No
         NotFoundError: The job has no such task.
     """
     return _session_for(project_id).initialize_jobtask(jobtask_id, job_id)
+
+
+def get_jobs(
+    return_json: bool = False,
+    test_jobs: bool = True,
+    real_jobs: bool = True,
+    limit: int = 500,
+    sortby: str = "createdAt",
+    descending: bool = True,
+) -> JobCollection | list[dict[str, Any]]:
+    """The jobs of the project of the last ``authenticate()`` (see ``Up42.get_jobs``)."""
+    return _require_session().get_jobs(return_json, test_jobs, real_jobs, limit, sortby, descending)
+
+
+def initialize_jobcollection(job_ids: list[str], project_id: str | None = None) -> JobCollection:
+    """A ``JobCollection`` of jobs of the project of the last ``authenticate()``."""
+    return _session_for(project_id).initialize_jobcollection(job_ids)
 
 
 def _session_for(project_id: str | None) -> Up42:

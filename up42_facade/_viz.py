@@ -88,11 +88,13 @@ SATELLITE_ATTRIBUTION = (
 class _VizHost(Protocol):
     """What ``VizMixin`` needs from the class it is mixed into (``Job``, ``JobTask``)."""
 
-    results: list[str] | None
     quicklooks: list[str] | None
 
     def _api_footprints(self) -> geopandas.GeoDataFrame:
         """The footprints from the API, when nothing is downloaded."""
+
+    def _downloaded_results(self) -> list[str] | None:
+        """The paths of the last ``download_results()``, or None."""
 
 
 def _require(member: str, *modules: str) -> None:
@@ -184,6 +186,11 @@ class VizMixin:
         frame: geopandas.GeoDataFrame = self.get_results_json(as_dataframe=True)  # type: ignore[attr-defined]
         return frame
 
+    def _downloaded_results(self) -> list[str] | None:
+        """The paths of the last ``download_results()`` (``results``), or None."""
+        results: list[str] | None = self.results  # type: ignore[attr-defined]
+        return results
+
     def plot_results(
         self,
         figsize: tuple[float, float] = (14, 8),
@@ -223,7 +230,11 @@ class VizMixin:
             kwargs.setdefault("cmap", "gray")
         formats = tuple(RESULT_FORMATS if plot_file_format is None else plot_file_format)
         paths = _images(
-            filepaths, cast(_VizHost, self).results, formats, "results", "download_results"
+            filepaths,
+            cast(_VizHost, self)._downloaded_results(),
+            formats,
+            "results",
+            "download_results",
         )
         figure, axes = _new_figure(*_grid(len(paths)), figsize)
         for ax, path, title in zip(axes, paths, _titles(titles, paths), strict=False):
@@ -315,7 +326,7 @@ class VizMixin:
         if len(bands) not in (1, 3):
             raise ConfigurationError(f"bands must hold one or three bands, not {bands}")
         host = cast(_VizHost, self)
-        if show_images and host.results is None:
+        if show_images and host._downloaded_results() is None:
             raise ConfigurationError(
                 "no results downloaded yet: call download_results() first "
                 "(or map_results(show_images=False) for the footprints alone)"
@@ -331,7 +342,9 @@ class VizMixin:
         ).add_to(fmap)
         images = 0
         if show_images:
-            images = _add_overlays(fmap, host.results or [], frame, bands, name_column)
+            images = _add_overlays(
+                fmap, host._downloaded_results() or [], frame, bands, name_column
+            )
         _add_footprints(fmap, frame, name_column, show=show_features or images == 0)
         if aoi is not None:
             _add_aoi(fmap, aoi)
@@ -521,7 +534,7 @@ def _footprints(host: _VizHost) -> geopandas.GeoDataFrame:
     from ._results import feature_collection_to_geodataframe
 
     for suffix in (".geojson", ".json"):
-        for path in host.results or []:
+        for path in host._downloaded_results() or []:
             if path.endswith(suffix):
                 return feature_collection_to_geodataframe(Path(path).read_bytes())
     return host._api_footprints()

@@ -19,6 +19,7 @@ CORE = {
     "_api_retry",
     "_archive_rules",
     "_cancel",
+    "_collection_rules",
     "_errors",
     "_gc",
     "_integrity",
@@ -30,6 +31,7 @@ CORE = {
     "_redact",
     "_responses",
     "_results",
+    "_rate",
     "_retry",
     "_status",
     "_version",
@@ -45,12 +47,31 @@ TRANSFERS = {
     "_unpack",
     "_upload",
 }
-JOB_LEVEL = {"_job", "_jobtask", "_outputs", "_up42", "_cli", "_viz"}
+JOB_LEVEL = {
+    "_cli_common",
+    "_cli_jobs",
+    "_job",
+    "_jobtask",
+    "_outputs",
+    "_up42",
+    "_cli",
+    "_viz",
+    "_collection_base",
+    "_jobcollection",
+    "_async_jobcollection",
+}
 # What both sessions share (settings, tokens, judging a call): the core and transfers below.
 SHARED_SESSION = {"_session_base", "_auth"}
 # The two front doors: each stands on the layers above, never on the other.
-SYNC_DOOR = {"_session", "_transport", "_up42", "_job", "_jobtask", "_outputs"}
-ASYNC_DOOR = {"_async_session", "_async_transport", "_lanes", "_async_up42", "_async_job"}
+SYNC_DOOR = {"_session", "_transport", "_up42", "_job", "_jobtask", "_outputs", "_jobcollection"}
+ASYNC_DOOR = {
+    "_async_session",
+    "_async_transport",
+    "_lanes",
+    "_async_up42",
+    "_async_job",
+    "_async_jobcollection",
+}
 
 
 def _imports(path: Path, package: str) -> set[str]:

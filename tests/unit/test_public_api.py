@@ -10,13 +10,51 @@ import up42_facade
 from up42_facade import JobStatus
 
 PUBLIC = {
-    "APIError", "AsyncJob", "AsyncJobTask", "AsyncUp42", "AuthenticationError",
+    "APIError", "AsyncJob", "AsyncJobCollection", "AsyncJobTask", "AsyncUp42", "AuthenticationError",
     "ConfigurationError", "DownloadError", "IntegrityError",
-    "InvalidResponseError", "Job", "JobCancelledError", "JobError", "JobFailedError", "JobStatus",
+    "InvalidResponseError", "Job", "JobCancelledError", "JobCollection", "JobError", "JobFailedError", "JobStatus",
     "JobTask", "JobTimeoutError", "NotFoundError", "RateLimitError", "RetryPolicy", "ServerError",
     "TransportError", "UnsafeArchiveError", "Up42", "Up42Error", "__version__", "authenticate",
-    "initialize_job", "initialize_jobtask",
+    "get_jobs", "initialize_job", "initialize_jobcollection", "initialize_jobtask",
 }  # fmt: skip
+
+
+CLASSIC_COLLECTION_MEMBERS = (
+    "apply", "download_results", "__iter__", "__getitem__", "__len__", "__repr__",
+    "plot_results", "map_results", "plot_quicklooks",
+)  # fmt: skip
+NEW_COLLECTION_MEMBERS = ("track_status", "get_logs")
+
+
+@pytest.mark.parametrize("name", CLASSIC_COLLECTION_MEMBERS + NEW_COLLECTION_MEMBERS)
+def test_both_collections_have_every_member_and_fan_out_keyword_only(name: str) -> None:
+    sync_member = getattr(up42_facade.JobCollection, name)
+    async_member = getattr(up42_facade.AsyncJobCollection, name)
+    fans_out = name in {"apply", "download_results", "track_status", "get_logs"}
+    for member in (sync_member, async_member):
+        parameters = inspect.signature(member).parameters
+        if fans_out:
+            assert parameters["max_concurrency"].kind is inspect.Parameter.KEYWORD_ONLY
+    if fans_out:
+        assert inspect.iscoroutinefunction(async_member)
+        sync_names = [p for p in inspect.signature(sync_member).parameters]
+        assert [p for p in inspect.signature(async_member).parameters] == sync_names
+
+
+def test_get_jobs_keeps_the_classic_signature_on_the_module_and_both_sessions() -> None:
+    expected = [
+        ("return_json", False), ("test_jobs", True), ("real_jobs", True), ("limit", 500),
+        ("sortby", "createdAt"), ("descending", True),
+    ]  # fmt: skip
+    for function in (
+        up42_facade.get_jobs,
+        up42_facade.Up42.get_jobs,
+        up42_facade.AsyncUp42.get_jobs,
+    ):
+        parameters = [
+            p for p in inspect.signature(function).parameters.values() if p.name != "self"
+        ]
+        assert [(p.name, p.default) for p in parameters] == expected
 
 
 def test_all_is_exactly_the_public_names() -> None:

@@ -1,0 +1,127 @@
+"""What a collection of jobs decides, with no I/O: both front doors' ``JobCollection`` share it.
+
+- the jobs listing's parameters as the classic ``Project.get_jobs`` checked and sent them;
+- the merged ``data.json`` of ``JobCollection.download_results``;
+- how ``track_status`` polls many jobs (``PollPlan``) and the summary it reports.
+
+Polling hundreds of jobs: one listing call answers a page (the sandbox's 20) of the project's
+jobs, a per-job call one job. A round costs ``pages`` listing calls against ``pending``
+per-job calls, so the listing wins as soon as more jobs are pending than the listing has
+pages, and per-job calls win for a few jobs in a big project. ``PollPlan`` takes the cheaper
+one each round, from the page count the last listing showed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import PurePosixPath
+from typing import Any
+
+from ._status import CANCELLED_STATUSES, FAILED_STATUSES, TERMINAL_STATUSES, JobStatus
+
+__all__ = [
+    "DEFAULT_MAX_CONCURRENCY",
+    "SORT_FIELDS",
+    "PollPlan",
+    "Summary",
+    "job_modes",
+    "merged_results",
+    "sort_parameter",
+]
+
+#: The fields the listing sorts by (the classic SDK's allowed_sorting_criteria).
+SORT_FIELDS = ("createdAt", "name", "id", "mode", "status", "startedAt", "finishedAt")
+#: Jobs handled side by side by a collection member unless ``max_concurrency`` says.
+DEFAULT_MAX_CONCURRENCY = 16
+#: A guess of the listing's page count before any listing was read: the real API's page
+#: size is its own; 20 is the sandbox's.
+ASSUMED_PAGE_SIZE = 20
+
+
+def sort_parameter(sortby: str, descending: bool) -> str:
+    """The listing's ``sort`` value, e.g. ``createdAt,desc``.
+
+    Raises:
+        ValueError: ``sortby`` is not one of ``SORT_FIELDS`` (as classic raised).
+    """
+    if sortby not in SORT_FIELDS:
+        raise ValueError(f"sortby parameter must be one of {list(SORT_FIELDS)}!")
+    return f"{sortby},{'desc' if descending else 'asc'}"
+
+
+def job_modes(test_jobs: bool, real_jobs: bool) -> frozenset[str]:
+    """The job modes to keep: ``DRY_RUN`` for test jobs, ``DEFAULT`` for real ones.
+
+    Raises:
+        ValueError: Neither kind is asked for (as classic's ``filter_jobs_on_mode``).
+    """
+    modes = {mode for mode, wanted in (("DRY_RUN", test_jobs), ("DEFAULT", real_jobs)) if wanted}
+    if not modes:
+        raise ValueError("one of test_jobs and real_jobs must be True")
+    return frozenset(modes)
+
+
+def merged_results(collections: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """One FeatureCollection of every job's features, as classic merged them: each feature
+    gets ``job_id``, and its ``up42.data_path`` the prefix ``job_<id>/`` (the folder the job
+    was downloaded into, next to the merged file)."""
+    features: list[dict[str, Any]] = []
+    for job_id, collection in collections.items():
+        for feature in collection.get("features", []):
+            properties = dict(feature.get("properties") or {})
+            properties["job_id"] = job_id
+            data_path = properties.get("up42.data_path")
+            if isinstance(data_path, str):
+                properties["up42.data_path"] = str(PurePosixPath(f"job_{job_id}") / data_path)
+            features.append({**feature, "properties": properties})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def data_json_of(paths: Sequence[str]) -> str | None:
+    """The ``data.json`` among a job's downloaded files, or None."""
+    return next((path for path in paths if PurePosixPath(path).name == "data.json"), None)
+
+
+@dataclasses.dataclass
+class PollPlan:
+    """How each round of ``JobCollection.track_status`` reads the statuses it still needs."""
+
+    pages: int | None = None
+    """Pages the last listing read to find every pending job (None: not listed yet)."""
+
+    def use_listing(self, pending: int) -> bool:
+        """Whether one listing round is cheaper than ``pending`` per-job calls."""
+        pages = self.pages if self.pages is not None else 1 + pending // ASSUMED_PAGE_SIZE
+        return pending > pages
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """How many jobs are done, running or failed (the CLI's live line)."""
+
+    done: int
+    running: int
+    failed: int
+
+    @classmethod
+    def of(cls, statuses: Iterable[str]) -> Summary:
+        counts: Counter[str] = Counter()
+        for status in statuses:
+            parsed = JobStatus.parse(status)
+            if parsed in FAILED_STATUSES or parsed in CANCELLED_STATUSES:
+                counts["failed"] += 1
+            elif parsed in TERMINAL_STATUSES:
+                counts["done"] += 1
+            else:
+                counts["running"] += 1
+        return cls(done=counts["done"], running=counts["running"], failed=counts["failed"])
+
+    def __str__(self) -> str:
+        return f"{self.done} done, {self.running} running, {self.failed} failed"
+
+
+def collection_repr(jobs: Sequence[object]) -> str:
+    """The classic ``JobCollection`` repr (``JobCollection(len: 2, jobs: [...])``)."""
+    return f"JobCollection(len: {len(jobs)}, jobs: {list(jobs)})"
