@@ -48,7 +48,7 @@ pytest: $(STAMP) ## run the test suite: cassettes replayed offline, then everyth
 	$(BIN)/pytest tests/replay --record-mode=none --block-network $(PYTEST_ARGS)
 	$(BIN)/pytest --ignore=tests/replay $(PYTEST_ARGS)
 
-test: install check-generated lint typecheck lint-spec pytest sdk-ts ## everything CI runs: install, check-generated, lint, typecheck, lint-spec, pytest (slow tests too), sdk-ts
+test: install check-generated lint typecheck lint-spec check-compat pytest sdk-ts ## everything CI runs: install, check-generated, lint, typecheck, lint-spec, check-compat, pytest (slow tests too), sdk-ts
 
 test-fast: $(STAMP) ## the inner loop: lint, typecheck and every test not marked slow (no load, benchmark smoke, demo or classic SDK runs)
 	$(BIN)/ruff check up42_facade up42_sandbox tests benchmarks scripts demo
