@@ -106,6 +106,8 @@ def _errors_as_exit_codes() -> Iterator[None]:
     """Turn every library error into one line on stderr and its exit code."""
     try:
         yield
+    except typer.Exit:
+        raise  # a command's own exit code
     except ConfigurationError as exc:
         fail(EXIT_USAGE, str(exc))
     except AuthenticationError as exc:

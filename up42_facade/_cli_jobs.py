@@ -106,7 +106,7 @@ def list_jobs(
             return
         table = Table(title=f"{len(infos)} jobs")
         for column in ("id", "name", "status", "mode", "created"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for job in infos:
             table.add_row(
                 str(job["id"]),
@@ -165,7 +165,7 @@ def track(
                 out.print(f"{job_id}  {final_status}", highlight=False)
             out.print(f"{summary} after {elapsed:.0f} s")
         if summary.failed:
-            raise typer.Exit(EXIT_JOB_FAILED)
+            fail(EXIT_JOB_FAILED, f"{summary.failed} of {len(final)} jobs failed or were cancelled")
 
     command(body)
 

@@ -42,7 +42,7 @@ class CollectionBase(Generic[JobT]):
         self.quicklooks: list[str] | None = None
 
     def __repr__(self) -> str:
-        return collection_repr(self.jobs)
+        return collection_repr(type(self).__name__, self.jobs)
 
     def __getitem__(self, index: int) -> JobT:
         return self.jobs[index]

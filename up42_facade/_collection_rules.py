@@ -122,6 +122,6 @@ class Summary:
         return f"{self.done} done, {self.running} running, {self.failed} failed"
 
 
-def collection_repr(jobs: Sequence[object]) -> str:
+def collection_repr(name: str, jobs: Sequence[object]) -> str:
     """The classic ``JobCollection`` repr (``JobCollection(len: 2, jobs: [...])``)."""
-    return f"JobCollection(len: {len(jobs)}, jobs: {list(jobs)})"
+    return f"{name}(len: {len(jobs)}, jobs: {list(jobs)})"

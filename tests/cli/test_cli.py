@@ -286,3 +286,69 @@ def test_the_installed_command_runs_as_a_subprocess(sandbox: Sandbox, env: dict[
         check=False,
     )
     assert unknown.returncode == 5 and "Traceback" not in unknown.stderr
+
+
+# -- jobs: many at once ---------------------------------------------------------------------
+
+
+def test_jobs_list_shows_the_newest_jobs_and_filters_by_status(
+    sandbox: Sandbox, env: dict[str, str]
+) -> None:
+    newest = done_job(sandbox, name="cli")
+    failed = sandbox.create_job("fails", start_status="FAILED")
+    code, out, _ = run("jobs", "list", "--limit", "2", "--json")
+    assert code == 0 and [job["id"] for job in json.loads(out)] == [failed, newest]
+    code, out, _ = run("jobs", "list", "--status", "FAILED", "--json")
+    assert code == 0 and {job["status"] for job in json.loads(out)} == {"FAILED"}
+    code, out, _ = run("jobs", "list", "--limit", "5")
+    assert code == 0 and "│ cli " in out and " jobs\n" in out
+
+
+def test_jobs_track_follows_every_job_and_exits_3_when_one_failed(
+    sandbox: Sandbox, env: dict[str, str]
+) -> None:
+    good = [sandbox.create_job("succeeds") for _ in range(2)]
+    code, out, _ = run("jobs", "track", *good, "--poll-interval", "0.05", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["statuses"] == dict.fromkeys(good, "SUCCEEDED")
+    assert report["summary"] == {"done": 2, "running": 0, "failed": 0}
+    bad = sandbox.create_job("fails")
+    code, out, _ = run("jobs", "track", good[0], bad, "--poll-interval", "0.05")
+    assert code == 3 and "1 done, 0 running, 1 failed" in out
+
+
+def test_jobs_track_all_running_finds_the_unfinished_jobs(
+    sandbox: Sandbox, env: dict[str, str]
+) -> None:
+    running = sandbox.create_job("succeeds")
+    code, out, _ = run("jobs", "track", "--all-running", "--poll-interval", "0.05", "--json")
+    assert code in (0, 3)  # other tests' jobs may be running and fail meanwhile
+    assert json.loads(out)["statuses"][running] == "SUCCEEDED"
+
+
+def test_jobs_track_needs_ids_or_all_running(env: dict[str, str]) -> None:
+    code, _, err = run("jobs", "track")
+    assert code == 2 and "--all-running" in err
+
+
+def test_jobs_download_writes_each_job_and_the_merged_data_json(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    ids = [done_job(sandbox, features=1, tasks=1) for _ in range(2)]
+    code, out, _ = run("jobs", "download", *ids, "--output", str(tmp_path), "--json")
+    assert code == 0
+    paths = json.loads(out)
+    assert set(paths) == {*ids, "merged_result"}
+    assert all((tmp_path / f"job_{job_id}").is_dir() for job_id in ids)
+    code, out, _ = run("jobs", "download", ids[0], "--output", str(tmp_path / "two"))
+    assert code == 0 and "1 downloaded" in out
+
+
+def test_jobs_commands_fail_cleanly_on_a_bad_or_unknown_id(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    code, _, err = run("jobs", "download", "not-a-uuid", "--output", str(tmp_path))
+    assert code == 2 and "job_id" in err
+    code, _, err = run("jobs", "track", UNKNOWN_JOB)
+    assert code == 5 and UNKNOWN_JOB in err

@@ -10,12 +10,13 @@ import up42_facade
 from up42_facade import JobStatus
 
 PUBLIC = {
-    "APIError", "AsyncJob", "AsyncJobCollection", "AsyncJobTask", "AsyncUp42", "AuthenticationError",
-    "ConfigurationError", "DownloadError", "IntegrityError",
-    "InvalidResponseError", "Job", "JobCancelledError", "JobCollection", "JobError", "JobFailedError", "JobStatus",
-    "JobTask", "JobTimeoutError", "NotFoundError", "RateLimitError", "RetryPolicy", "ServerError",
-    "TransportError", "UnsafeArchiveError", "Up42", "Up42Error", "__version__", "authenticate",
-    "get_jobs", "initialize_job", "initialize_jobcollection", "initialize_jobtask",
+    "APIError", "AsyncJob", "AsyncJobCollection", "AsyncJobTask", "AsyncUp42",
+    "AuthenticationError", "ConfigurationError", "DownloadError", "IntegrityError",
+    "InvalidResponseError", "Job", "JobCancelledError", "JobCollection", "JobError",
+    "JobFailedError", "JobStatus", "JobTask", "JobTimeoutError", "NotFoundError",
+    "RateLimitError", "RetryPolicy", "ServerError", "TransportError", "UnsafeArchiveError",
+    "Up42", "Up42Error", "__version__", "authenticate", "get_jobs", "initialize_job",
+    "initialize_jobcollection", "initialize_jobtask",
 }  # fmt: skip
 
 
@@ -37,8 +38,8 @@ def test_both_collections_have_every_member_and_fan_out_keyword_only(name: str) 
             assert parameters["max_concurrency"].kind is inspect.Parameter.KEYWORD_ONLY
     if fans_out:
         assert inspect.iscoroutinefunction(async_member)
-        sync_names = [p for p in inspect.signature(sync_member).parameters]
-        assert [p for p in inspect.signature(async_member).parameters] == sync_names
+        sync_names = list(inspect.signature(sync_member).parameters)
+        assert list(inspect.signature(async_member).parameters) == sync_names
 
 
 def test_get_jobs_keeps_the_classic_signature_on_the_module_and_both_sessions() -> None:
