@@ -11,8 +11,9 @@ Compares ``openapi/up42-jobs.yaml`` at a git ref (BASE) with the working tree, t
 
 It prints a changelog entry (Keep a Changelog sections, breaking entries marked) on stdout and
 the verdict on stderr. It exits 1 when something breaks and the version was not bumped
-accordingly (before 1.0 a breaking change needs a minor bump, from 1.0 a major one), 2 on a
-usage error, 0 otherwise.
+accordingly (before 1.0 a breaking change needs a minor bump, from 1.0 a major one) or when a
+fixture case is misclassified, 2 on a problem to fix first (an unknown BASE, a spec that does
+not parse, a client that does not generate), 0 otherwise.
 
 Usage (docs/api-changes.md walks through it)::
 
@@ -58,7 +59,7 @@ CASES = ROOT / "tests" / "compat" / "cases.yaml"
 CLIENT = "up42_jobs_client"
 FACADE = "up42_facade"
 RELEASE_TAGS = "v*"
-# Generating a client takes one core for about 2.5 s; this machine and CI have two.
+# Generating a client keeps one core busy for about 2 s; this machine and CI have two.
 DEFAULT_JOBS = min(2, os.cpu_count() or 1)
 
 BREAKING = "breaking"
@@ -88,7 +89,7 @@ MAX_LISTED_OPERATIONS = 3
 
 
 class SpecDiffError(Exception):
-    """A problem the user can fix; main() prints it on one line, without a traceback."""
+    """A problem the user can fix; main() prints it without a traceback and exits 2."""
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,10 @@ def read_version(tree: WorkingTree | GitTree) -> tuple[str, str]:
     text = tree.read("pyproject.toml")
     if text is None:
         raise SpecDiffError(f"{tree.label} has no pyproject.toml to read the version from")
-    pyproject = tomllib.loads(text)
+    try:
+        pyproject = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SpecDiffError(f"pyproject.toml in {tree.label} does not parse: {error}") from None
     project = pyproject.get("project", {})
     if "version" in project:
         return str(project["version"]), "pyproject.toml"
@@ -487,6 +491,7 @@ class Comparison:
 
 
 def client_changes(old: Path, new: Path) -> list[Change]:
+    """The generated client's breakages between the packages generated into old and new."""
     return python_changes(load_package(CLIENT, old), load_package(CLIENT, new), "Python client")
 
 
@@ -521,6 +526,7 @@ def compare_refs(repo: Path, base_ref: str, jobs: int = DEFAULT_JOBS) -> tuple[C
 
 
 def facade_changes(base: GitTree, head: WorkingTree, work: Path, notes: list[str]) -> list[Change]:
+    """up42_facade's public API at BASE (exported into work) against the working tree's."""
     if not base.export(FACADE, work):
         notes.append(f"{base.label} has no {FACADE}: its public API is not compared")
         return []
@@ -568,11 +574,18 @@ class CaseResult:
 
 
 def load_cases(path: Path = CASES) -> list[Case]:
+    """The fixture cases in path, each checked for a name, a patch and known classes."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return [Case(**entry) for entry in raw]
+        cases = [Case(**entry) for entry in yaml.safe_load(path.read_text(encoding="utf-8"))]
     except (OSError, yaml.YAMLError, TypeError) as error:
         raise SpecDiffError(f"cannot read the fixture cases in {path}: {error}") from None
+    classes = (*SEVERITIES, NO_CHANGE)
+    for case in cases:
+        if case.expect not in classes or case.expect_api not in classes:
+            raise SpecDiffError(f"fixture case {case.name!r}: expect one of {', '.join(classes)}")
+    if not cases:
+        raise SpecDiffError(f"no fixture case in {path}")
+    return cases
 
 
 def apply_patch(document: Any, operations: Sequence[dict[str, Any]]) -> Any:
