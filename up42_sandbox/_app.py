@@ -11,11 +11,23 @@ spec's before anything else looks at the path, so routes and faults see one path
 
 The routes word every answer through the sandbox's dialect (``_dialects``: "spec", "classic" or
 "next"); faults answer the same whatever the dialect.
+
+``GET /projects/{project_id}/jobs`` lists the project's jobs a page at a time (``page`` from 0,
+``sort=FIELD,asc|desc``, default ``createdAt,desc``), each job worded exactly as
+``GET .../jobs/{job_id}`` words it. The order is that of the values on the wire, compared as
+strings (the timestamps all have one fixed-width UTC format, so they sort in time order);
+``asc`` puts jobs without the value (``startedAt``/``finishedAt`` null) last and breaks ties by
+job id, and ``desc`` is exactly the reverse of ``asc`` (nulls first, ties by descending id).
+A page past the last is an empty list. A ``page`` that is no whole number >= 0, a ``sort`` that
+is not one field and ``asc`` or ``desc`` in lower case (an empty value included), or either
+given twice, answers 400; a project id that is not this sandbox's answers 404, like a job of
+another project.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -37,7 +49,7 @@ from ._jobs import Job, JobStore, Snapshot, Task
 from ._records import RequestLog, RequestRecord
 from ._storage import Signer, object_path
 
-__all__ = ["Context", "Spellings", "create_app"]
+__all__ = ["DEFAULT_PAGE_SIZE", "SORT_FIELDS", "Context", "Spellings", "create_app"]
 
 #: The one path that answers only its exact spelling (the token endpoint is not a job path).
 EXACT_PATHS = frozenset({"/oauth/token"})
@@ -46,6 +58,16 @@ EXACT_PATHS = frozenset({"/oauth/token"})
 ANSWER_FAULTS = frozenset({"rate_limit", "error", "malformed_json", "wrong_content_type", "body"})
 #: Default ``Retry-After`` of the rate-limit fault: UP42's gateway asks for a couple of seconds.
 DEFAULT_RETRY_AFTER = 2
+#: Jobs per page of the listing. The real page size is the service's and undocumented; 20 is
+#: Spring Data's default, which the API's ``page``/``sort`` parameters are shaped after.
+DEFAULT_PAGE_SIZE = 20
+#: The fields the listing sorts by (the spec's ``sort`` pattern), and its default order.
+SORT_FIELDS = ("createdAt", "name", "id", "mode", "status", "startedAt", "finishedAt")
+DEFAULT_SORT = "createdAt,desc"
+SORT_PATTERN = re.compile(rf"(?P<field>{'|'.join(SORT_FIELDS)}),(?P<order>asc|desc)")
+PAGE_PATTERN = re.compile(r"[0-9]+")
+#: Pages with more digits than this are past the end of any list the sandbox can hold.
+MAX_PAGE_DIGITS = 18
 #: The HTML pages proxies answer with (the real API's 502/504s come from its load balancer).
 HTML_PAGES = {
     status: f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
@@ -64,6 +86,7 @@ class Context:
     signer: Signer
     storage_url: str
     dialect: Dialect = field(default_factory=Dialect)
+    page_size: int = DEFAULT_PAGE_SIZE
 
 
 class Spellings:
@@ -226,15 +249,22 @@ class Api:
         body = self.dialect.token(tokens.issue(), tokens.ttl)
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
-    def _job(self, request: Request) -> tuple[Snapshot, Job] | Response:
-        """Authenticate and find the job of the path, or the error answer."""
+    def _project(self, request: Request) -> Response | None:
+        """Authenticate and check the project id of the path: the error answer, or None."""
         if not self.ctx.tokens.valid(request.headers.get("authorization")):
             return self.dialect.error(
                 401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
             )
-        params = request.path_params
-        if not _is_uuid(params["project_id"]):
+        if not _is_uuid(request.path_params["project_id"]):
             return self.dialect.error(400, "Invalid project id")
+        return None
+
+    def _job(self, request: Request) -> tuple[Snapshot, Job] | Response:
+        """Authenticate and find the job of the path, or the error answer."""
+        refused = self._project(request)
+        if refused is not None:
+            return refused
+        params = request.path_params
         if not _is_uuid(params["job_id"]):
             return self.dialect.error(400, "Invalid job id")
         job = self.ctx.store.get(params["job_id"])
@@ -254,6 +284,59 @@ class Api:
             if task.id == task_id:
                 return snap, task
         return self.dialect.error(404, f"Task with id {task_id} not found")
+
+    async def list_jobs(self, request: Request) -> Response:
+        """``GET /projects/{p}/jobs?page=N&sort=FIELD,asc|desc``: one page of the project's jobs."""
+        refused = self._project(request)
+        if refused is not None:
+            return refused
+        project_id = request.path_params["project_id"]
+        if project_id != self.ctx.store.project_id:
+            return self.dialect.error(404, f"Project {project_id} not found")
+        query = request.query_params
+        pages, sorts = query.getlist("page"), query.getlist("sort")
+        if len(pages) > 1 or (pages and PAGE_PATTERN.fullmatch(pages[0]) is None):
+            return self.dialect.error(
+                400, f"Invalid page {'&'.join(pages)!r}: expected one whole number >= 0"
+            )
+        sort = SORT_PATTERN.fullmatch(sorts[0] if sorts else DEFAULT_SORT)
+        if len(sorts) > 1 or sort is None:
+            return self.dialect.error(
+                400,
+                f"Invalid sort {'&'.join(sorts)!r}: expected one FIELD,asc or FIELD,desc "
+                f"with FIELD one of {', '.join(SORT_FIELDS)}",
+            )
+        snaps = [s for s in self.ctx.store.snapshots() if s.job.project_id == project_id]
+        snaps.sort(key=lambda snap: self._sort_key(snap, sort["field"]))
+        if sort["order"] == "desc":
+            snaps.reverse()
+        size = self.ctx.page_size
+        # Past MAX_PAGE_DIGITS the page is past any list (and int() refuses 4,300+ digits).
+        digits = pages[0].lstrip("0") if pages else ""
+        start = int(digits or 0) * size if len(digits) <= MAX_PAGE_DIGITS else len(snaps)
+        return self.dialect.envelope(
+            [self.dialect.job(snap.job_json()) for snap in snaps[start : start + size]]
+        )
+
+    def _sort_key(self, snap: Snapshot, field: str) -> tuple[bool, Any, str]:
+        """Orders jobs as their JSON's ``field`` would, without writing the JSON of every job.
+
+        Timestamps are compared as the datetimes their strings are made from (one fixed-width
+        UTC format, so the strings sort the same); the status as the dialect spells it. Jobs
+        without the value (None) go after every job with one; the id breaks ties.
+        """
+        job = snap.job
+        value: Any
+        if field == "createdAt":
+            value = job.created
+        elif field in {"startedAt", "finishedAt"}:
+            offset = snap.start_offset() if field == "startedAt" else snap.end_offset()
+            value = None if offset is None else snap.wall(offset)
+        elif field == "status":
+            value = self.dialect.job_status(snap.status)
+        else:
+            value = {"name": job.name, "id": job.id, "mode": job.mode}[field]
+        return (value is None, "" if value is None else value, job.id)
 
     async def get_job(self, request: Request) -> Response:
         """``GET /projects/{p}/jobs/{j}``."""
@@ -396,6 +479,7 @@ def create_app(ctx: Context) -> ASGIApp:
     task = job + "/tasks/{task_id}"
     routes = [
         Route("/oauth/token", api.token, methods=["POST"]),  # EXACT_PATHS: only this spelling
+        Route("/projects/{project_id}/jobs", api.list_jobs, methods=["GET"]),
         Route(job, api.get_job, methods=["GET"]),
         Route(job + "/cancel/", api.cancel, methods=["POST"]),
         Route(job + "/outputs/data-json/", api.job_results_json, methods=["GET"]),

@@ -113,6 +113,10 @@ class Dialect:
         """The job object."""
         return self._status(body, self.job_statuses)
 
+    def job_status(self, status: str) -> str:
+        """How ``job`` spells a canonical job status (the listing sorts by what is sent)."""
+        return self.job_statuses.get(status, status)
+
     def task(self, body: dict[str, Any]) -> dict[str, Any]:
         """One task object."""
         return self._status(body, self.task_statuses)

@@ -192,6 +192,13 @@ class Snapshot:
         finished = end if e >= end and started is not None else None
         return started, finished
 
+    def start_offset(self) -> float | None:
+        """The sandbox offset at which the job started running (None while it has not)."""
+        at = self.job.cancelled_at
+        if self.elapsed >= RUN_START and (at is None or at >= RUN_START):
+            return RUN_START
+        return None
+
     def job_json(self) -> dict[str, Any]:
         """The job object of ``GET /projects/{p}/jobs/{j}``."""
         job = self.job
@@ -207,12 +214,7 @@ class Snapshot:
             updated = float(job.cancelled_at or 0.0)
         else:
             updated = float(end or 0.0)
-        started = (
-            RUN_START
-            if self.elapsed >= RUN_START
-            and (job.cancelled_at is None or job.cancelled_at >= RUN_START)
-            else None
-        )
+        started = self.start_offset()
         actor = {"id": job.user_id, "type": "USER"}
         return {
             "id": job.id,
@@ -333,6 +335,7 @@ class JobStore:
         self._lock = threading.Lock()
         self._create_lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
+        self._last_created: datetime | None = None
 
     def create(
         self,
@@ -457,7 +460,7 @@ class JobStore:
             credits=credits,
             forced_status=status,
             t0=time.monotonic(),
-            created=datetime.now(UTC),
+            created=self._creation_time(),
             user_id=self._user_id,
             workflow_id=self._workflow_id,
             inputs=inputs,
@@ -465,6 +468,19 @@ class JobStore:
             run_end=run_end,
             archive_format=archive,  # type: ignore[arg-type]
         )
+
+    def _creation_time(self) -> datetime:
+        """Now, but always after the job created before (called under ``_create_lock``).
+
+        Jobs created one after another get distinct ``createdAt`` values even on a coarse
+        clock, so sorting a listing by ``createdAt`` gives one order.
+        """
+        now = datetime.now(UTC)
+        last = self._last_created
+        if last is not None and now <= last:
+            now = last + timedelta(microseconds=1)
+        self._last_created = now
+        return now
 
     def _place(self, job: Job, start_status: str | None) -> None:
         """Move a new job's clock back so it starts in ``start_status``."""
@@ -493,6 +509,15 @@ class JobStore:
         """Every job, oldest first."""
         with self._lock:
             return list(self._jobs.values())
+
+    def snapshots(self) -> list[Snapshot]:
+        """Every job's state at one and the same moment, oldest job first."""
+        with self._lock:
+            now = time.monotonic()
+            return [
+                Snapshot(job=job, elapsed=(now - job.t0) * self.speed, speed=self.speed)
+                for job in self._jobs.values()
+            ]
 
     def snapshot(self, job: Job) -> Snapshot:
         """The job's state now."""

@@ -10,18 +10,20 @@ import socket
 import ssl
 import tempfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import uvicorn
 
-from ._app import Context, create_app
+from ._app import DEFAULT_PAGE_SIZE, Context, create_app
 from ._archives import Archive, seeded_uuid
 from ._auth import TokenStore
 from ._dialects import check_dialect, make_dialect
 from ._faults import Fault, FaultRegistry
 from ._jobs import Job, JobStore
+from ._jobspec import JobsSpec, parse_jobs_spec
 from ._records import RequestLog
 from ._storage import Signer, StorageServer, object_path, parse_object_path
 
@@ -132,6 +134,12 @@ class Sandbox:
         >>> with Sandbox(dialect="classic") as sb:  # doctest: +SKIP
         ...     # NOT_STARTED, an empty cancel body, problem+json 404s, JPEG quicklooks
 
+    Fifty jobs, listed a page at a time:
+        >>> jobs = "succeeds=40,fails=5,long_running=5"
+        >>> with Sandbox(speed=20, jobs=jobs) as sb:  # doctest: +SKIP
+        ...     sb.created_jobs  # 50 ids, "job 001".."job 050" in creation order
+        ...     # GET /projects/{sb.project_id}/jobs?page=0&sort=createdAt,desc pages them
+
     Args:
         speed: how much faster than real time jobs move (20 makes a default job take 0.4 s).
         token_ttl: seconds a bearer token lives (real time, not scaled by ``speed``).
@@ -163,11 +171,21 @@ class Sandbox:
             ``X-Request-Id``, ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and
             ``X-Api-Version`` on every API answer.
             Injected faults answer the same in every dialect.
+        jobs: jobs to create on every ``start``, before the listeners accept connections: a
+            spec such as ``"succeeds=40,fails=5,long_running=5"`` or the same as a mapping
+            (``{"succeeds": 40, "fails": 5}``); ``duration`` (sandbox seconds of the RUNNING
+            phase) and ``features`` (per task) apply to all of them. They are created in the
+            order given and named ``job 001``, ``job 002``..., each with a later ``createdAt``
+            than the one before; their ids are ``created_jobs`` and ``info()["created"]``.
+            None (the default): no jobs until ``create_job``.
+        page_size: jobs per page of ``GET /projects/{project_id}/jobs`` (default 20).
 
     Raises:
-        ValueError: ``speed`` is not positive, ``storage_tls`` is a client-side context, or
-            ``dialect`` names no dialect.
-        TypeError: ``storage_tls`` is not an ``ssl.SSLContext``.
+        ValueError: ``speed`` is not positive, ``storage_tls`` is a client-side context,
+            ``dialect`` names no dialect, ``jobs`` is no valid spec or ``page_size`` is
+            below 1.
+        TypeError: ``storage_tls`` is not an ``ssl.SSLContext``, ``jobs`` is neither a string
+            nor a mapping, or ``page_size`` is not an int.
     """
 
     def __init__(
@@ -182,10 +200,19 @@ class Sandbox:
         storage_port: int = 0,
         storage_tls: ssl.SSLContext | None = None,
         dialect: str = "spec",
+        jobs: str | Mapping[str, Any] | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
         self.dialect = check_dialect(dialect)
+        self._jobs_spec: JobsSpec | None = None if jobs is None else parse_jobs_spec(jobs)
+        if isinstance(page_size, bool) or not isinstance(page_size, int):
+            raise TypeError(f"page_size must be an int, not {page_size!r}")
+        if page_size < 1:
+            raise ValueError(f"page_size must be >= 1, not {page_size}")
+        self.page_size = page_size
+        self._created: list[str] = []
         self.speed = speed
         self.host = host
         self.seed = seed
@@ -246,6 +273,11 @@ class Sandbox:
         self._store = JobStore(
             root=self._workdir, speed=self.speed, rng=self._ids, project_id=self.project_id
         )
+        try:
+            self._created = self._create_spec_jobs(self._store)
+        except BaseException:
+            self.stop()
+            raise
         ctx = Context(
             store=self._store,
             tokens=self._tokens,
@@ -254,6 +286,7 @@ class Sandbox:
             signer=self._signer,
             storage_url=self._storage_url,
             dialect=make_dialect(self.dialect, seed=self.seed),
+            page_size=self.page_size,
         )
         config = uvicorn.Config(
             create_app(ctx),
@@ -289,6 +322,12 @@ class Sandbox:
             self.stop()
             raise RuntimeError("the sandbox did not start") from self._failure
         return self
+
+    def _create_spec_jobs(self, store: JobStore) -> list[str]:
+        """The jobs of ``jobs=``, created before anyone can list them half made."""
+        if self._jobs_spec is None:
+            return []
+        return [store.create(outcome, **kwargs).id for outcome, kwargs in self._jobs_spec.jobs()]
 
     async def _serve(
         self,
@@ -418,6 +457,11 @@ class Sandbox:
         )
         return job.id
 
+    @property
+    def created_jobs(self) -> list[str]:
+        """The ids of the ``jobs=`` jobs of the last ``start``, in creation order ([] without)."""
+        return list(self._created)
+
     def _job(self, job_id: str) -> Job:
         job = self.store.get(job_id)
         if job is None:
@@ -533,11 +577,17 @@ class Sandbox:
         self.faults.clear()
 
     def info(self) -> dict[str, Any]:
-        """What a client needs to connect (the CLI writes this to its info file)."""
+        """What a client needs to connect (the CLI writes this to its info file).
+
+        Besides the addresses and credentials: ``dialect``; ``created``, the ids of the
+        ``jobs=`` jobs in creation order; and ``page_size`` of the listing.
+        """
         return {
             "base_url": self.base_url,
             "storage_url": self.storage_url,
             "project_id": self.project_id,
             "project_api_key": self.project_api_key,
             "dialect": self.dialect,
+            "created": self.created_jobs,
+            "page_size": self.page_size,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,10 +22,16 @@ def openapi() -> OpenAPI:
 
     openapi-core validates an OAS 3.1 ``format: binary`` body as a JSON-Schema string, so image
     bytes are handed to it as text; the images themselves are checked with Pillow elsewhere.
+    It reads only ``application/json`` as JSON, so RFC 7807 problem bodies (the classic
+    dialect's 400s and 404s) are read as JSON too.
     """
-    as_text: dict[str, Callable[[bytes], Any]] = dict.fromkeys(("image/png", "image/jpeg"), _latin1)
+    deserializers: dict[str, Callable[[bytes], Any]] = {
+        "image/png": _latin1,
+        "image/jpeg": _latin1,
+        "application/problem+json": json.loads,
+    }
     return OpenAPI.from_file_path(
-        str(SPEC_PATH), config=Config(extra_media_type_deserializers=as_text)
+        str(SPEC_PATH), config=Config(extra_media_type_deserializers=deserializers)
     )
 
 

@@ -51,7 +51,8 @@ def fill(sandbox: Sandbox, job: str, raw: httpx.Client) -> Callable[[str], str]:
 
 def test_the_spec_paths_are_the_sandbox_routes_and_all_of_them_are_covered() -> None:
     # Guard against a spec change that would leave a route out of the tests below.
-    assert len(JOB_ROUTES) == 11
+    assert len(JOB_ROUTES) == 12
+    assert ("GET", "/projects/{project_id}/jobs") in JOB_ROUTES
     assert ("POST", "/projects/{project_id}/jobs/{job_id}/cancel/") in JOB_ROUTES
     assert ("GET", "/projects/{project_id}/jobs/{job_id}/credits") in JOB_ROUTES
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from up42_sandbox import Sandbox
+from up42_sandbox._app import SORT_FIELDS
 
 from .helpers import SPEC_PATH, get_token, job_path
 
@@ -51,6 +53,47 @@ def test_unknown_statuses_bad_ids_and_missing_tasks_validate_too(
     assert bad.json() == {"data": None, "error": {"code": 400, "message": "Invalid job id"}}
     missing_task = api.get(failed + "/tasks/3f772637-09aa-4164-bded-692fcd746d20/logs")
     assert missing_task.status_code == 404
+
+
+@pytest.mark.parametrize("dialect", ["spec", "classic", "next"])
+def test_the_listing_validates_in_every_order_on_every_page_and_in_every_dialect(
+    validate: Callable[[httpx.Response], None],
+    validate_response: Callable[[httpx.Response], None],
+    dialect: str,
+) -> None:
+    with (
+        Sandbox(speed=1, page_size=3, dialect=dialect) as sb,
+        httpx.Client(base_url=sb.base_url) as api,
+    ):
+        for start in (None, "RUNNING", "SUCCEEDED", "FAILED", "CANCELLING", "CANCELLED"):
+            sb.create_job(start_status=start, features=0)
+        sb.create_job(status="QUEUED_FOR_REVIEW", mode="SOMETHING_NEW", features=0)
+        listing = f"/projects/{sb.project_id}/jobs"
+        api.headers["Authorization"] = f"Bearer {get_token(sb)}"
+        api.event_hooks["response"] = [validate]  # every request and response, checked
+        assert len(api.get(listing).json()["data"]) == 3
+        for field in SORT_FIELDS:
+            for order in ("asc", "desc"):
+                sizes = [
+                    len(
+                        api.get(listing, params={"page": n, "sort": f"{field},{order}"}).json()[
+                            "data"
+                        ]
+                    )
+                    for n in range(4)
+                ]
+                assert sizes == [3, 3, 1, 0]
+        assert api.get(f"/projects/{uuid.UUID(int=1)}/jobs").status_code == 404
+        api.event_hooks["response"] = []
+        # These requests break the spec on purpose (a bad page or sort, no token): check the
+        # answers alone.
+        for params in ({"page": "-1"}, {"sort": "size,asc"}):
+            bad = api.get(listing, params=params)
+            assert bad.status_code == 400
+            validate_response(bad)
+        anonymous = httpx.get(sb.base_url + listing)
+        assert anonymous.status_code == 401
+        validate_response(anonymous)
 
 
 @pytest.mark.parametrize(
