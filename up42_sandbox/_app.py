@@ -12,6 +12,11 @@ spec's before anything else looks at the path, so routes and faults see one path
 The routes word every answer through the sandbox's dialect (``_dialects``: "spec", "classic" or
 "next"); faults answer the same whatever the dialect.
 
+A standing rate limit (``_ratelimit``), when set, is the gateway's first word: a request it
+refuses is answered 429 with ``Retry-After`` before any fault or route sees it (it is still
+recorded, with ``rate_limited=True``). Every request to the API listener counts, the token
+endpoint and unknown paths included; the storage listener has no such limit.
+
 ``GET /projects/{project_id}/jobs`` lists the project's jobs a page at a time (``page`` from 0,
 ``sort=FIELD,asc|desc``, default ``createdAt,desc``), each job worded exactly as
 ``GET .../jobs/{job_id}`` words it. The order is that of the values on the wire, compared as
@@ -46,6 +51,7 @@ from ._auth import TokenStore
 from ._dialects import Dialect, error
 from ._faults import Fault, FaultRegistry
 from ._jobs import Job, JobStore, Snapshot, Task
+from ._ratelimit import RateLimiter, retry_after_seconds
 from ._records import RequestLog, RequestRecord
 from ._storage import Signer, object_path
 
@@ -86,6 +92,7 @@ class Context:
     signer: Signer
     storage_url: str
     dialect: Dialect = field(default_factory=Dialect)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
     page_size: int = DEFAULT_PAGE_SIZE
 
 
@@ -169,6 +176,12 @@ class FaultsAndRecords:
                         message = {**message, "headers": headers}
                 await send(message)
 
+            wait = self.ctx.limiter.admit()
+            if wait is not None:
+                record.rate_limited = True
+                refusal = error(429, headers={"Retry-After": str(retry_after_seconds(wait))})
+                await refusal(scope, receive, recording_send)
+                return
             faults = self.ctx.faults
             for delay in faults.take("api", method, path, {"delay"}):
                 await asyncio.sleep(float(delay.params.get("seconds", 1.0)))

@@ -27,6 +27,9 @@ class RequestRecord:
             requests arrive, so a request whose client timed out is still counted).
         time: ``time.monotonic()`` when the request arrived, to measure backoff between retries.
         headers: the request headers, names in lower case.
+        rate_limited: True when the sandbox's standing rate limit refused the request (its
+            status is then 429 and no route or fault saw it); an injected ``rate_limit`` fault
+            leaves it False.
     """
 
     listener: Literal["api", "storage"]
@@ -37,6 +40,7 @@ class RequestRecord:
     time: float
     headers: dict[str, str] = field(default_factory=dict)
     canonical_path: str = ""
+    rate_limited: bool = False
 
     def __post_init__(self) -> None:
         if not self.canonical_path:

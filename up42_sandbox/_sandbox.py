@@ -24,6 +24,7 @@ from ._dialects import check_dialect, make_dialect
 from ._faults import Fault, FaultRegistry
 from ._jobs import Job, JobStore
 from ._jobspec import JobsSpec, parse_jobs_spec
+from ._ratelimit import RateLimiter
 from ._records import RequestLog
 from ._storage import Signer, StorageServer, object_path, parse_object_path
 
@@ -134,11 +135,12 @@ class Sandbox:
         >>> with Sandbox(dialect="classic") as sb:  # doctest: +SKIP
         ...     # NOT_STARTED, an empty cancel body, problem+json 404s, JPEG quicklooks
 
-    Fifty jobs, listed a page at a time:
-        >>> jobs = "succeeds=40,fails=5,long_running=5"
-        >>> with Sandbox(speed=20, jobs=jobs) as sb:  # doctest: +SKIP
+    Fifty jobs behind a gateway that allows 20 requests a second:
+        >>> with Sandbox(speed=20, jobs="succeeds=40,fails=5,long_running=5",
+        ...              rate_limit=20) as sb:  # doctest: +SKIP
         ...     sb.created_jobs  # 50 ids, "job 001".."job 050" in creation order
         ...     # GET /projects/{sb.project_id}/jobs?page=0&sort=createdAt,desc pages them
+        ...     sb.rate_limited  # 429s the limit has sent so far
 
     Args:
         speed: how much faster than real time jobs move (20 makes a default job take 0.4 s).
@@ -179,13 +181,24 @@ class Sandbox:
             than the one before; their ids are ``created_jobs`` and ``info()["created"]``.
             None (the default): no jobs until ``create_job``.
         page_size: jobs per page of ``GET /projects/{project_id}/jobs`` (default 20).
+        rate_limit: a standing limit of the job API, in requests a second (None, the default:
+            no limit). Every request to the API listener counts, ``/oauth/token`` and unknown
+            paths included (the storage listener has none). It is a token bucket of
+            ``max(rate_limit, 1)`` requests that refills at ``rate_limit`` a second and starts
+            full: a steady pace at the rate is never refused, a burst beyond the bucket is. A
+            refused request is answered 429 with the spec's error envelope (``"Too many
+            requests"``) and ``Retry-After``: the seconds until a request would be admitted,
+            rounded up, at least 1 (so always 1 at rates of 1/s and more). It reaches no fault
+            and no route, takes no token, is counted in ``rate_limited`` and recorded with
+            ``rate_limited=True``. ``set_rate_limit`` changes it while running. The
+            ``rate_limit`` fault is separate and works as before.
 
     Raises:
         ValueError: ``speed`` is not positive, ``storage_tls`` is a client-side context,
-            ``dialect`` names no dialect, ``jobs`` is no valid spec or ``page_size`` is
-            below 1.
+            ``dialect`` names no dialect, ``jobs`` is no valid spec, ``page_size`` is below 1
+            or ``rate_limit`` is not > 0.
         TypeError: ``storage_tls`` is not an ``ssl.SSLContext``, ``jobs`` is neither a string
-            nor a mapping, or ``page_size`` is not an int.
+            nor a mapping, ``page_size`` is not an int or ``rate_limit`` not a number.
     """
 
     def __init__(
@@ -202,6 +215,7 @@ class Sandbox:
         dialect: str = "spec",
         jobs: str | Mapping[str, Any] | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
+        rate_limit: float | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
@@ -212,6 +226,7 @@ class Sandbox:
         if page_size < 1:
             raise ValueError(f"page_size must be >= 1, not {page_size}")
         self.page_size = page_size
+        self._limiter = RateLimiter(rate_limit)
         self._created: list[str] = []
         self.speed = speed
         self.host = host
@@ -286,6 +301,7 @@ class Sandbox:
             signer=self._signer,
             storage_url=self._storage_url,
             dialect=make_dialect(self.dialect, seed=self.seed),
+            limiter=self._limiter,
             page_size=self.page_size,
         )
         config = uvicorn.Config(
@@ -576,11 +592,37 @@ class Sandbox:
         """Switch every fault off."""
         self.faults.clear()
 
+    # -- the standing rate limit --------------------------------------------------------------
+
+    @property
+    def rate_limit(self) -> float | None:
+        """The standing limit in requests a second, or None when there is none."""
+        return self._limiter.rate
+
+    def set_rate_limit(self, rate: float | None) -> None:
+        """Change the standing limit (None: off), running or not; the bucket starts full.
+
+        Raises:
+            ValueError: ``rate`` is not > 0.
+            TypeError: ``rate`` is not a number.
+        """
+        self._limiter.set_rate(rate)
+
+    @property
+    def rate_limited(self) -> int:
+        """How many 429s the standing limit has answered since the sandbox was made.
+
+        Injected ``rate_limit`` faults are not counted (their ``Fault.hits`` are). Neither
+        ``set_rate_limit`` nor ``requests.clear()`` resets it: compare two readings.
+        """
+        return self._limiter.refused
+
     def info(self) -> dict[str, Any]:
         """What a client needs to connect (the CLI writes this to its info file).
 
         Besides the addresses and credentials: ``dialect``; ``created``, the ids of the
-        ``jobs=`` jobs in creation order; and ``page_size`` of the listing.
+        ``jobs=`` jobs in creation order; ``page_size`` of the listing; and ``rate_limit``, the
+        standing limit in requests a second (None: none).
         """
         return {
             "base_url": self.base_url,
@@ -590,4 +632,5 @@ class Sandbox:
             "dialect": self.dialect,
             "created": self.created_jobs,
             "page_size": self.page_size,
+            "rate_limit": self.rate_limit,
         }

@@ -392,9 +392,11 @@ def test_without_jobs_a_sandbox_starts_empty_and_wide_specs_number_wider() -> No
     [
         ({"page_size": 0}, ValueError, "page_size must be >= 1"),
         ({"page_size": 2.0}, TypeError, "page_size must be an int"),
+        ({"rate_limit": 0}, ValueError, "rate_limit must be > 0"),
+        ({"rate_limit": "20/s"}, TypeError, "rate_limit must be a number"),
     ],
 )
-def test_bad_listing_settings_are_refused_when_made(
+def test_bad_listing_and_limit_settings_are_refused_when_made(
     kwargs: dict[str, Any], error: type[Exception], message: str
 ) -> None:
     with pytest.raises(error, match=message):

@@ -96,6 +96,26 @@ def test_the_listing_validates_in_every_order_on_every_page_and_in_every_dialect
         validate_response(anonymous)
 
 
+def test_the_standing_rate_limit_answers_the_429_the_spec_documents(
+    validate: Callable[[httpx.Response], None],
+) -> None:
+    with Sandbox() as sb:
+        headers = {"Authorization": f"Bearer {get_token(sb)}"}
+        sb.set_rate_limit(1)
+        listing = f"{sb.base_url}/projects/{sb.project_id}/jobs"
+        assert httpx.get(listing, headers=headers).status_code == 200
+        for answer in (
+            httpx.get(listing, headers=headers),
+            httpx.post(
+                f"{sb.base_url}/oauth/token",
+                auth=(sb.project_id, sb.project_api_key),
+                data={"grant_type": "client_credentials"},
+            ),
+        ):
+            assert answer.status_code == 429
+            validate(answer)
+
+
 @pytest.mark.parametrize(
     ("kind", "params", "status"),
     [
