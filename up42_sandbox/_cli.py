@@ -5,6 +5,14 @@ switches on the faults asked for, writes an info file once both listeners accept
 and stops cleanly on Ctrl-C or SIGTERM. ``--storage-cert``/``--storage-key`` serve the signed
 URLs over https (clients must trust the certificate, e.g. with ``SSL_CERT_FILE``);
 ``--dialect`` picks how the answers are worded ("spec", "classic" or "next").
+
+``--jobs SPEC`` (``succeeds=40,fails=5,long_running=5[,duration=S][,features=N]``) creates those
+jobs instead of the demo jobs, so the listing holds exactly them; ``--page-size`` sets the
+listing's page size and ``--rate-limit 20/s`` a standing rate limit (see ``Sandbox``).
+
+The info file holds ``Sandbox.info()`` plus ``jobs``, one job id per outcome (the demo jobs;
+with ``--jobs``, the first job of each outcome the spec creates), and ``created`` is every job
+id created at start-up, in creation order.
 """
 
 from __future__ import annotations
@@ -23,8 +31,11 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._app import DEFAULT_PAGE_SIZE
 from ._dialects import DIALECTS
 from ._faults import FAULT_KINDS, parse_fault_spec
+from ._jobspec import parse_jobs_spec
+from ._ratelimit import parse_rate
 from ._sandbox import Sandbox
 
 __all__ = ["main"]
@@ -81,6 +92,28 @@ def _parser() -> argparse.ArgumentParser:
         "next: a newer API old clients must survive: unknown fields in every JSON object, "
         "QUEUED jobs and WAITING tasks instead of NOT STARTED, X-Request-Id and other extra "
         "headers. Faults answer the same in every dialect.",
+    )
+    parser.add_argument(
+        "--jobs",
+        metavar="SPEC",
+        help="create these jobs instead of the three demo jobs, named 'job 001'... in this "
+        "order: OUTCOME=COUNT pairs (succeeds, fails, long_running) and optionally "
+        "duration=SECONDS (RUNNING phase) and features=N (per task) for all, e.g. "
+        "succeeds=40,fails=5,long_running=5,duration=3",
+    )
+    parser.add_argument(
+        "--page-size",
+        type=int,
+        default=DEFAULT_PAGE_SIZE,
+        metavar="N",
+        help=f"jobs per page of GET /projects/{{id}}/jobs (default {DEFAULT_PAGE_SIZE})",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        metavar="RATE",
+        help="a standing limit on the API listener, e.g. 20/s or 20 (requests per second): a "
+        "token bucket of RATE requests refilled at RATE per second; requests beyond it answer "
+        "429 with Retry-After (default: no limit)",
     )
     parser.add_argument(
         "--fault",
@@ -147,6 +180,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         faults = [parse_fault_spec(spec) for spec in args.fault]
         storage_tls = _storage_tls(args.storage_cert, args.storage_key)
+        jobs_spec = None if args.jobs is None else parse_jobs_spec(args.jobs)
+        rate_limit = None if args.rate_limit is None else parse_rate(args.rate_limit)
+        if args.page_size < 1:
+            raise ValueError(f"--page-size must be >= 1, not {args.page_size}")
     except ValueError as exc:
         parser.error(str(exc))
     stop = threading.Event()
@@ -170,14 +207,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             storage_port=args.storage_port,
             storage_tls=storage_tls,
             dialect=args.dialect,
+            jobs=args.jobs,
+            page_size=args.page_size,
+            rate_limit=rate_limit,
         ) as sb:
-            jobs = {key: sb.create_job(**spec) for key, spec in DEMO_JOBS.items()}
+            if jobs_spec is None:
+                jobs = {key: sb.create_job(**spec) for key, spec in DEMO_JOBS.items()}
+                created = list(jobs.values())
+            else:
+                created = sb.created_jobs
+                outcomes = [outcome for outcome, _ in jobs_spec.jobs()]
+                jobs = {}
+                for outcome, job_id in zip(outcomes, created, strict=True):
+                    jobs.setdefault(outcome, job_id)
             for kind, kwargs in faults:
                 sb.inject(kind, **kwargs)
             if not (_accepts(sb.base_url) and _accepts(sb.storage_url)):
                 print("up42-sandbox: the listeners do not accept connections", file=sys.stderr)
                 return 1
-            info = {**sb.info(), "jobs": jobs}
+            info = {**sb.info(), "jobs": jobs, "created": created}
             if info_file is not None:
                 _write_atomically(info_file, info)
             print(f"up42-sandbox: API {sb.base_url}, storage {sb.storage_url}", flush=True)

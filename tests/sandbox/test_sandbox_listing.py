@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from up42_sandbox import Sandbox
+from up42_sandbox import _cli as cli
 from up42_sandbox._app import SORT_FIELDS
 from up42_sandbox._jobspec import parse_jobs_spec
 
@@ -401,3 +402,32 @@ def test_bad_listing_and_limit_settings_are_refused_when_made(
 ) -> None:
     with pytest.raises(error, match=message):
         Sandbox(**kwargs)
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--jobs", "explodes=1"], "unknown jobs setting 'explodes'"),
+        (["--jobs", "succeeds=1,succeeds=2"], "succeeds is given twice"),
+        (["--page-size", "0"], "--page-size must be >= 1"),
+        (["--rate-limit", "fast"], "bad rate limit 'fast'"),
+        (["--rate-limit", "0/s"], "rate_limit must be > 0"),
+    ],
+)
+def test_the_cli_refuses_bad_jobs_page_sizes_and_rates_before_starting(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_cli_help_describes_jobs_page_size_and_rate_limit() -> None:
+    text = " ".join(cli._parser().format_help().split())
+    assert "--jobs SPEC" in text and "succeeds=40,fails=5,long_running=5" in text
+    assert "--page-size N" in text and "default 20" in text
+    assert "--rate-limit RATE" in text and "20/s" in text

@@ -146,3 +146,56 @@ def test_the_cli_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
             process.kill()
             process.wait()
         process.communicate()
+
+
+def test_the_cli_serves_its_jobs_spec_instead_of_the_demo_jobs(tmp_path: Path) -> None:
+    info_file = tmp_path / "sandbox.json"
+    command = [
+        sys.executable,
+        "-m",
+        "up42_sandbox",
+        "--info-file",
+        str(info_file),
+        "--speed",
+        "20",
+        "--jobs",
+        "succeeds=3,fails=2,features=0",
+        "--page-size",
+        "2",
+        "--rate-limit",
+        "50/s",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        info = _wait_for_file(info_file, process)
+        created = info["created"]
+        assert isinstance(created, list) and len(created) == 5
+        # One id per outcome, as readers of info["jobs"]["succeeds"] expect: the first of each.
+        assert info["jobs"] == {"succeeds": created[0], "fails": created[3]}
+        assert (info["page_size"], info["rate_limit"]) == (2, 50.0)
+        sb_url, project = str(info["base_url"]), str(info["project_id"])
+        token = httpx.post(
+            f"{sb_url}/oauth/token",
+            auth=(project, str(info["project_api_key"])),
+            data={"grant_type": "client_credentials"},
+        ).json()["access_token"]
+        with httpx.Client(base_url=sb_url, headers={"Authorization": f"Bearer {token}"}) as http:
+            pages = [
+                http.get(f"/projects/{project}/jobs", params={"page": n, "sort": "name,asc"})
+                for n in range(4)
+            ]
+            assert [[job["name"] for job in page.json()["data"]] for page in pages] == [
+                ["job 001", "job 002"],
+                ["job 003", "job 004"],
+                ["job 005"],
+                [],
+            ]
+            burst = [http.get(f"/projects/{project}/jobs").status_code for _ in range(80)]
+            assert 429 in burst
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.communicate()
