@@ -35,8 +35,10 @@ async def alist_jobs(
     sort: str,
     keep: Callable[[dict[str, Any]], bool],
     limit: int | None,
+    until: Callable[[], bool] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Read the jobs listing page by page until an empty page, or ``limit`` jobs kept.
+    """Read the jobs listing page by page until an empty page, ``limit`` jobs kept, or
+    ``until()`` says enough.
 
     Returns:
         The jobs ``keep`` accepted (at most ``limit``), and the pages read.
@@ -53,6 +55,8 @@ async def alist_jobs(
         if not answer["data"]:
             break
         kept.extend(job for job in answer["data"] if keep(job))
+        if until is not None and until():
+            break
     return (kept if limit is None else kept[:limit]), page
 
 
@@ -207,7 +211,11 @@ class AsyncJobCollection(CollectionBase[AsyncJob], VizMixin):
                 return False
 
             _, plan.pages = await alist_jobs(
-                self.auth, sort="createdAt,desc", keep=keep, limit=None
+                self.auth,
+                sort="createdAt,desc",
+                keep=keep,
+                limit=None,
+                until=lambda: len(seen) == len(wanted),
             )
             statuses = {job_id: str(info["status"]) for job_id, info in seen.items()}
             missing = [job for job in pending if job.job_id not in seen]

@@ -31,9 +31,15 @@ LOGGER = logging.getLogger("up42_facade")
 
 
 def list_jobs(
-    session: Session, *, sort: str, keep: Callable[[dict[str, Any]], bool], limit: int | None
+    session: Session,
+    *,
+    sort: str,
+    keep: Callable[[dict[str, Any]], bool],
+    limit: int | None,
+    until: Callable[[], bool] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Read the jobs listing page by page until an empty page, or ``limit`` jobs kept.
+    """Read the jobs listing page by page until an empty page, ``limit`` jobs kept, or
+    ``until()`` says enough.
 
     Returns:
         The jobs ``keep`` accepted (at most ``limit``), and the pages read.
@@ -50,6 +56,8 @@ def list_jobs(
         if not answer["data"]:
             break
         kept.extend(job for job in answer["data"] if keep(job))
+        if until is not None and until():
+            break
     return (kept if limit is None else kept[:limit]), page
 
 
@@ -231,7 +239,13 @@ class JobCollection(CollectionBase[Job], VizMixin):
                     seen[str(info["id"])] = info
                 return False
 
-            _, plan.pages = list_jobs(self.auth, sort="createdAt,desc", keep=keep, limit=None)
+            _, plan.pages = list_jobs(
+                self.auth,
+                sort="createdAt,desc",
+                keep=keep,
+                limit=None,
+                until=lambda: len(seen) == len(wanted),
+            )
             for job in pending:
                 if job.job_id in seen:
                     job._info = seen[job.job_id]

@@ -132,12 +132,24 @@ class Transfer:
         self.object = RemoteObject()
         self.offset = 0
         self._digests = Digests(threaded=threaded_hash)
+        # Buffers are made when first needed: a small object needs one, not the whole pool
+        # (zeroing 4 MiB per download is most of a small download's CPU).
         self._pool: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        for _ in range(POOL_BUFFERS if threaded_hash else 1):
-            self._pool.put(bytearray(CHUNK_SIZE))
+        self._buffers_left = POOL_BUFFERS if threaded_hash else 1
         self._cancel = settings.cancel
         self._on_cancel = contextlib.ExitStack()
         self._on_cancel.enter_context(self._cancel.hook(self._abort))
+
+    def _buffer(self) -> bytearray:
+        """A free buffer: a returned one, a new one while the pool is not full, else the next
+        one the hashing thread gives back."""
+        try:
+            return self._pool.get_nowait()
+        except queue.Empty:
+            if self._buffers_left:
+                self._buffers_left -= 1
+                return bytearray(CHUNK_SIZE)
+            return self._pool.get()
 
     def __enter__(self) -> Transfer:
         return self
@@ -197,7 +209,7 @@ class Transfer:
             if self._answer is None:
                 self._open()
                 continue
-            buffer = self._pool.get()
+            buffer = self._buffer()
             try:
                 n = self._answer.response.readinto(buffer)
             except (OSError, http.client.HTTPException) as exc:
