@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 from ._async_job import AsyncJob
 from ._async_session import AsyncSession
 from ._collection_base import CollectionBase, merge_downloads, timed_out
-from ._collection_rules import DEFAULT_MAX_CONCURRENCY, PollPlan
+from ._collection_rules import (
+    DEFAULT_DOWNLOAD_CONCURRENCY,
+    DEFAULT_MAX_CONCURRENCY,
+    PollPlan,
+    final_status,
+)
 from ._job_rules import print_logs
 from ._status import TERMINAL_STATUSES, JobStatus, ended_badly
 from ._viz import VizMixin
@@ -105,7 +110,10 @@ class AsyncJobCollection(CollectionBase[AsyncJob], VizMixin):
         skipped = object()
 
         async def run(job: AsyncJob) -> Any:
-            if only_succeeded and not await job.is_succeeded():
+            # A final status at hand (from the listing, say) never changes: no fetch for it.
+            final = final_status(job._info)
+            succeeded = await job.is_succeeded() if final is None else final == "SUCCEEDED"
+            if only_succeeded and not succeeded:
                 return skipped
             answer = worker(job, **kwargs)
             return await answer if inspect.isawaitable(answer) else answer
@@ -148,7 +156,9 @@ class AsyncJobCollection(CollectionBase[AsyncJob], VizMixin):
                 callback(job.job_id, files)
             return files
 
-        paths: dict[str, list[str]] = await self.apply(one, max_concurrency=max_concurrency)
+        paths: dict[str, list[str]] = await self.apply(
+            one, max_concurrency=max_concurrency or DEFAULT_DOWNLOAD_CONCURRENCY
+        )
         if merge:
             merged = await asyncio.to_thread(merge_downloads, paths, folder / "data.json")
             paths["merged_result"] = [str(merged)]

@@ -22,10 +22,12 @@ from typing import Any
 from ._status import CANCELLED_STATUSES, FAILED_STATUSES, TERMINAL_STATUSES, JobStatus
 
 __all__ = [
+    "DEFAULT_DOWNLOAD_CONCURRENCY",
     "DEFAULT_MAX_CONCURRENCY",
     "SORT_FIELDS",
     "PollPlan",
     "Summary",
+    "final_status",
     "job_modes",
     "merged_results",
     "sort_parameter",
@@ -35,6 +37,10 @@ __all__ = [
 SORT_FIELDS = ("createdAt", "name", "id", "mode", "status", "startedAt", "finishedAt")
 #: Jobs handled side by side by a collection member unless ``max_concurrency`` says.
 DEFAULT_MAX_CONCURRENCY = 16
+#: Jobs downloaded side by side: downloads spend CPU (unpacking, hashing, files) where status
+#: calls wait. 50 small jobs at 30 ms of API latency took 0.80-0.84 s with 8, 0.87-0.93 s
+#: with 16 and 0.87-1.01 s with 24 or 32 (two runs each, 2 cores).
+DEFAULT_DOWNLOAD_CONCURRENCY = 8
 #: A guess of the listing's page count before any listing was read: the real API's page
 #: size is its own; 20 is the sandbox's.
 ASSUMED_PAGE_SIZE = 20
@@ -77,6 +83,13 @@ def merged_results(collections: Mapping[str, Mapping[str, Any]]) -> dict[str, An
                 properties["up42.data_path"] = str(PurePosixPath(f"job_{job_id}") / data_path)
             features.append({**feature, "properties": properties})
     return {"type": "FeatureCollection", "features": features}
+
+
+def final_status(info: Mapping[str, Any]) -> str | None:
+    """The status in ``info`` if it is final (it can never change, so it needs no fetch),
+    else None."""
+    status = info.get("status")
+    return str(status) if isinstance(status, str) and status in TERMINAL_STATUSES else None
 
 
 def data_json_of(paths: Sequence[str]) -> str | None:

@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._collection_base import CollectionBase, merge_downloads, timed_out
-from ._collection_rules import DEFAULT_MAX_CONCURRENCY, PollPlan
+from ._collection_rules import (
+    DEFAULT_DOWNLOAD_CONCURRENCY,
+    DEFAULT_MAX_CONCURRENCY,
+    PollPlan,
+    final_status,
+)
 from ._errors import JobError
 from ._job import Job
 from ._job_rules import print_logs
@@ -106,7 +111,10 @@ class JobCollection(CollectionBase[Job], VizMixin):
         skipped = object()
 
         def run(job: Job) -> Any:
-            if only_succeeded and not job.is_succeeded:
+            # A final status at hand (from the listing, say) never changes: no fetch for it.
+            final = final_status(job._info)
+            succeeded = job.is_succeeded if final is None else final == JobStatus.SUCCEEDED
+            if only_succeeded and not succeeded:
                 return skipped
             return worker(job, **kwargs)
 
@@ -148,7 +156,7 @@ class JobCollection(CollectionBase[Job], VizMixin):
             merge: Write the merged ``data.json`` (features carry ``job_id``, and their
                 ``up42.data_path`` the ``job_<id>/`` prefix).
             unpacking: Unpack each archive (else keep it whole).
-            max_concurrency: Jobs downloaded at once.
+            max_concurrency: Jobs downloaded at once (default 8).
             callback: Called with each job's id and files as soon as it is downloaded.
 
         Returns:
@@ -164,7 +172,9 @@ class JobCollection(CollectionBase[Job], VizMixin):
                 callback(job.job_id, files)
             return files
 
-        paths: dict[str, list[str]] = self.apply(one, max_concurrency=max_concurrency)
+        paths: dict[str, list[str]] = self.apply(
+            one, max_concurrency=max_concurrency or DEFAULT_DOWNLOAD_CONCURRENCY
+        )
         if merge:
             paths["merged_result"] = [str(merge_downloads(paths, folder / "data.json"))]
         self.results = paths

@@ -15,6 +15,7 @@ import base64
 import http.client
 import itertools
 import logging
+import re
 import socket
 import ssl
 from urllib.parse import SplitResult, urlsplit
@@ -185,6 +186,10 @@ class StorageClient:
         return connection, target, extra
 
 
+#: Control characters and spaces: no HTTP request line can carry them.
+_UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")
+
+
 def checked_url(url: str) -> SplitResult:
     """The parts of a download URL that a request can be sent to.
 
@@ -192,7 +197,7 @@ def checked_url(url: str) -> SplitResult:
         DownloadError: The URL is malformed (a bad port, a control character or space) or
             not http(s); the message never shows its query (the signature).
     """
-    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
+    if _UNSENDABLE.search(url):
         # No HTTP request can carry it; retrying would not help.
         raise DownloadError(f"the API gave a malformed download URL: {redact_url(url)}")
     parts = urlsplit(url)
