@@ -26,7 +26,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        "dialect(name): record against a sandbox answering in this dialect (e.g. classic)",
+        "sandbox_options(**options): record against a sandbox made with these options "
+        "(e.g. dialect='classic', page_size=2)",
     )
     config.addinivalue_line(
         "markers",
@@ -83,9 +84,10 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     mode = mode_of(request.config)
     test = f"{Path(str(request.path)).stem}/{request.node.name}"
     book = IdBook(IDS_FILE)
-    marker = request.node.get_closest_marker("dialect")
-    dialect = marker.args[0] if marker is not None else "spec"
-    with open_target(mode, book.get(test) if mode == "replay" else None, dialect) as target:
+    options: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("sandbox_options"))):
+        options.update(marker.kwargs)
+    with open_target(mode, book.get(test) if mode == "replay" else None, **options) as target:
         yield target
     if mode != "replay" and _passed(request):
         book.put(test, target.entry())

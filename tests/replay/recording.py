@@ -254,10 +254,10 @@ class Target:
 
 @contextmanager
 def open_target(
-    mode: Mode, recorded: dict[str, Any] | None = None, dialect: str = "spec"
+    mode: Mode, recorded: dict[str, Any] | None = None, **sandbox_options: Any
 ) -> Iterator[Target]:
     """The target of one test: a replay of ``recorded`` (an ``ids.json`` entry), the real API,
-    or a fresh seeded sandbox answering in ``dialect`` that stops when the test ends."""
+    or a fresh seeded sandbox (made with ``sandbox_options``) that stops when the test ends."""
     if mode == "replay":
         assert recorded is not None
         yield Target(
@@ -277,7 +277,7 @@ def open_target(
             sleep=Sleeper(cap=None),
         )
     else:
-        with Sandbox(seed=SEED, speed=SANDBOX_SPEED, dialect=dialect) as sandbox:
+        with Sandbox(seed=SEED, speed=SANDBOX_SPEED, **sandbox_options) as sandbox:
             yield Target(
                 mode=mode,
                 project_id=sandbox.project_id,

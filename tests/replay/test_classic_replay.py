@@ -19,7 +19,7 @@ from tests.replay.recording import Target
 
 pytestmark = [
     pytest.mark.vcr,
-    pytest.mark.dialect("classic"),
+    pytest.mark.sandbox_options(dialect="classic"),
     pytest.mark.sandbox_only("the classic dialect and injected bodies are the sandbox's"),
 ]
 
