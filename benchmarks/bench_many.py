@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._child import Measurement, gnu_time, measure, python_child, report, run_once
+from benchmarks._child import Measurement, gnu_time, python_child, report, run_once
 
 __all__ = ["run"]
 

@@ -18,7 +18,7 @@ def rows() -> list[dict[str, object]]:
 def test_a_row_for_the_collection_download_and_one_for_tracking(
     rows: list[dict[str, object]],
 ) -> None:
-    assert [row["what"] for row in rows][0] == (
+    assert rows[0]["what"] == (
         "JobCollection.download_results of 3 finished jobs, 1 ms API latency"
     )
     assert str(rows[1]["what"]).startswith("5 jobs tracked to the end at 20 requests/s (")
