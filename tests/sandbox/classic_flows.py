@@ -43,6 +43,8 @@ FLOWS = (
     "download_quicklooks",
     "get_logs",
     "get_credits",
+    "get_jobs",
+    "jobcollection",
     "cancel_job",
 )
 
@@ -137,6 +139,37 @@ def flows(auth: Any, project_id: str, jobs: dict[str, str]) -> dict[str, Callabl
     def get_credits() -> Any:
         return job("done").get_credits()
 
+    def get_jobs() -> Any:
+        from up42.project import Project
+
+        # Project() fetches the project's info, which the sandbox does not serve; get_jobs
+        # needs only the two attributes Project.__init__ sets.
+        project = object.__new__(Project)
+        project.auth, project.project_id = auth, project_id
+        collection = project.get_jobs(limit=3)
+        return {
+            "json_ids": [j["id"] for j in project.get_jobs(return_json=True)],
+            "limited": [j.job_id for j in collection],
+            "class": type(collection).__name__,
+            "bad_sortby": raised(lambda: project.get_jobs(sortby="size")),
+        }
+
+    def jobcollection() -> Any:
+        from up42.jobcollection import JobCollection
+
+        collection = JobCollection(auth, project_id, [job("done"), job("fails")])
+        paths = collection.download_results(output_directory="collection")
+        merged = json.loads(Path(paths["merged_result"][0]).read_text())
+        return {
+            "info_keys": sorted(collection.info),
+            "status": collection.status,
+            "applied": collection.apply(lambda j: j.job_id),
+            "paths": paths,
+            "merged": merged,
+            "iterated": [j.job_id for j in collection],
+            "first": collection[0].job_id,
+        }
+
     def cancel_job() -> Any:
         running = job("running")
         before = running.status
@@ -158,6 +191,8 @@ def flows(auth: Any, project_id: str, jobs: dict[str, str]) -> dict[str, Callabl
         "download_quicklooks": download_quicklooks,
         "get_logs": get_logs,
         "get_credits": get_credits,
+        "get_jobs": get_jobs,
+        "jobcollection": jobcollection,
         "cancel_job": cancel_job,
     }
 

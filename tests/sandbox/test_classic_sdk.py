@@ -9,7 +9,9 @@ the API with the spec's paths (and, for archives, from the file the storage list
 The flows: ``info``, ``status``/``track_status``, ``get_jobtasks``,
 ``get_jobtasks_results_json`` (which calls ``.../outputs/data-json`` without the trailing
 slash), ``get_results_json`` (``as_dataframe`` False and True), ``download_results``
-(unpacked and not), ``download_quicklooks``, ``get_logs``, ``get_credits``, ``cancel_job``.
+(unpacked and not), ``download_quicklooks``, ``get_logs``, ``get_credits``, ``cancel_job``;
+and of its many-jobs classes, ``Project.get_jobs`` and ``JobCollection`` (info, status, apply,
+download_results with the merged data.json), compared with what the facade gives.
 One child process runs them all (importing up42 and geopandas takes a second or two).
 """
 
@@ -272,3 +274,43 @@ def test_cancel_job(classic: ClassicRun) -> None:
     assert (track["type"], track["message"]) == ("ValueError", "Job has been cancelled!")
     posts = classic.sandbox.requests.filter(listener="api", method="POST", path="/cancel/")
     assert [(r.path, r.status) for r in posts] == [(f"{classic.path('running')}/cancel/", 200)]
+
+
+def _facade(classic: ClassicRun) -> Any:
+    import up42_facade
+
+    sb = classic.sandbox
+    return up42_facade.Up42(
+        project_id=sb.project_id, project_api_key=sb.project_api_key, base_url=sb.base_url
+    )
+
+
+def test_get_jobs(classic: ClassicRun) -> None:
+    result = classic.result("get_jobs")
+    with _facade(classic) as session:
+        ours = [job["id"] for job in session.get_jobs(return_json=True)]
+        limited = [job.job_id for job in session.get_jobs(limit=3)]
+    assert set(result["json_ids"]) == set(classic.jobs.values())
+    assert ours == result["json_ids"]  # the same jobs in the same order (newest first)
+    assert limited == result["limited"] and result["class"] == "JobCollection"
+    assert result["bad_sortby"]["type"] == "ValueError"
+
+
+def test_jobcollection(classic: ClassicRun, tmp_path: Path) -> None:
+    result = classic.result("jobcollection")
+    done, fails = classic.jobs["done"], classic.jobs["fails"]
+    assert result["info_keys"] == sorted([done, fails])
+    assert result["status"] == {done: "SUCCEEDED", fails: "FAILED"}
+    assert result["applied"] == {done: done}  # only the succeeded job, as by default
+    assert result["iterated"] == [done, fails] and result["first"] == done
+    with _facade(classic) as session:
+        ours = session.initialize_jobcollection([done, fails])
+        assert ours.status == result["status"]
+        assert ours.apply(lambda job: job.job_id) == result["applied"]
+        paths = ours.download_results(output_directory=tmp_path / "collection")
+    assert set(paths) == set(result["paths"]) == {done, "merged_result"}
+    assert sorted(Path(p).name for p in paths[done]) == sorted(
+        Path(p).name for p in result["paths"][done]
+    )
+    merged = json.loads(Path(paths["merged_result"][0]).read_text())
+    assert merged == result["merged"]  # the same features, job ids and prefixed data paths
