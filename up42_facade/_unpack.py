@@ -40,6 +40,7 @@ from ._archive_rules import (
     zip_kind,
 )
 from ._errors import DownloadError, UnsafeArchiveError
+from ._inflate import INFLATE_ERRORS, gunzipped, open_member
 
 __all__ = ["ArchiveReader", "Staging", "unpack_archive"]
 
@@ -57,6 +58,7 @@ DAMAGED_ERRORS: tuple[type[Exception], ...] = (
     EOFError,
     NotImplementedError,  # zip: a compression method Python does not support
     RuntimeError,  # zip: an encrypted member
+    *INFLATE_ERRORS,
 )
 _O_FLAGS = (
     os.O_WRONLY
@@ -191,7 +193,9 @@ class Staging:
             DownloadError: The archive is damaged or truncated, or is not a tar at all.
         """
         try:
-            with tarfile.open(fileobj=source, mode="r|*", bufsize=COPY_SIZE) as tar:  # type: ignore[call-overload]
+            stream, inflated = gunzipped(source)  # ISA-L inflates gzip where installed
+            mode = "r|" if inflated else "r|*"
+            with tarfile.open(fileobj=stream, mode=mode, bufsize=COPY_SIZE) as tar:  # type: ignore[call-overload]
                 for member in tar:
                     self._extract_tar_member(tar, member)
         except (UnsafeArchiveError, DownloadError):
@@ -275,7 +279,7 @@ class Staging:
                         self._make_dir(info.filename, rel)
                         continue
                     self.budget.reserve(info.filename, info.file_size)
-                    with zipped.open(info) as source:
+                    with open_member(zipped, info) as source:
                         self._write_file(info.filename, rel, source, info.file_size)
         except (UnsafeArchiveError, DownloadError):
             raise
