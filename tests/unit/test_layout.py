@@ -40,6 +40,7 @@ CORE = {
 TRANSFERS = {
     "_download",
     "_files",
+    "_inflate",
     "_partfile",
     "_progress",
     "_storage",
