@@ -31,6 +31,7 @@ from ._errors import (
     Up42Error,
 )
 from ._files import write_atomically
+from ._html import job_html, task_html
 from ._job_rules import (
     OutputsPlace,
     Tracker,
@@ -238,6 +239,10 @@ class AsyncJobTask(_AsyncOutputs):
     def __repr__(self) -> str:
         return task_repr(self._info, self.jobtask_id, kind="AsyncJobTask")
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: status and timings as last fetched (no request is sent)."""
+        return task_html(self._info, self.jobtask_id, kind="AsyncJobTask")
+
     async def info(self) -> dict[str, Any]:
         """The task's data as the API sends it (a dict), fetched anew.
 
@@ -330,9 +335,15 @@ class AsyncJob(_AsyncOutputs):
         self.results: list[str] | None = None
         self.quicklooks: list[str] | None = None
         self._info = job_info
+        # The tasks of the last get_jobtasks, for the notebook view (which sends no request).
+        self._tasks: list[dict[str, Any]] | None = None
 
     def __repr__(self) -> str:
         return job_repr(self._info, self.job_id, kind="AsyncJob")
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: status, timings and tasks as last fetched (no request is sent)."""
+        return job_html(self._info, self.job_id, self._tasks, kind="AsyncJob")
 
     async def _get(self) -> tuple[dict[str, Any], JobModel]:
         from up42_jobs_client.api.jobs import get_job
@@ -440,6 +451,7 @@ class AsyncJob(_AsyncOutputs):
 
         answer = await self.auth.call_json(list_job_tasks, **job_ids(self.project_id, self.job_id))
         tasks: list[dict[str, Any]] = answer["data"]
+        self._tasks = tasks
         if return_json:
             return tasks
         return [

@@ -11,6 +11,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from ._collection_rules import collection_repr, data_json_of, merged_results
 from ._errors import JobTimeoutError
 from ._files import write_atomically
+from ._html import collection_html
 from ._redact import LOGGER
 from ._status import TERMINAL_STATUSES
 
@@ -19,6 +20,7 @@ __all__ = ["CollectionBase", "merge_downloads", "timed_out"]
 
 class _HasJobId(Protocol):
     job_id: str
+    _info: dict[str, Any]
 
 
 JobT = TypeVar("JobT", bound=_HasJobId)
@@ -43,6 +45,11 @@ class CollectionBase(Generic[JobT]):
 
     def __repr__(self) -> str:
         return collection_repr(type(self).__name__, self.jobs)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: a summary and each job's status and timings as last fetched (no
+        request is sent)."""
+        return collection_html(type(self).__name__, [(job.job_id, job._info) for job in self.jobs])
 
     def __getitem__(self, index: int) -> JobT:
         return self.jobs[index]

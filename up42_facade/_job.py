@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from ._errors import APIError, AuthenticationError, JobFailedError, NotFoundError, Up42Error
+from ._html import job_html
 from ._job_rules import (
     LOG_FETCH_WORKERS,
     Tracker,
@@ -70,10 +71,16 @@ class Job(Outputs):
         self.job_id = job_id
         self.results: list[str] | None = None
         self.quicklooks: list[str] | None = None
+        # The tasks of the last get_jobtasks, for the notebook view (which sends no request).
+        self._tasks: list[dict[str, Any]] | None = None
         self._info: dict[str, Any] = self.info if job_info is None else job_info
 
     def __repr__(self) -> str:
         return job_repr(self._info, self.job_id)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: status, timings and tasks as last fetched (no request is sent)."""
+        return job_html(self._info, self.job_id, self._tasks)
 
     # -- reading the job -------------------------------------------------------------
 
@@ -208,6 +215,7 @@ class Job(Outputs):
         tasks: list[dict[str, Any]] = self.auth.call_json(
             list_job_tasks, **job_ids(self.project_id, self.job_id)
         )["data"]
+        self._tasks = tasks
         if return_json:
             return tasks
         return [

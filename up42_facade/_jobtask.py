@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ._files import write_atomically
+from ._html import task_html
 from ._job_rules import (
     find_task,
     job_ids,
@@ -64,6 +65,10 @@ class JobTask(Outputs):
 
     def __repr__(self) -> str:
         return task_repr(self._info, self.jobtask_id)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: status and timings as last fetched (no request is sent)."""
+        return task_html(self._info, self.jobtask_id)
 
     def _task_id(self) -> str:
         return self.jobtask_id

@@ -22,6 +22,7 @@ CORE = {
     "_collection_rules",
     "_errors",
     "_gc",
+    "_html",
     "_integrity",
     "_job_rules",
     "_json_slices",
