@@ -16,10 +16,10 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,viz]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,viz,sandbox,docs]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## create .venv with everything the tests, demo and benchmarks need (quick when nothing changed)
+install: $(STAMP) ## create .venv with everything the tests, demo, docs and benchmarks need: extras dev, viz, sandbox, docs (quick when nothing changed)
 
 generate: $(STAMP) ## regenerate generated/up42_jobs_client from openapi/ (never edit generated/ by hand)
 	scripts/generate.sh generated/up42_jobs_client
