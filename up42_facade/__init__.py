@@ -1,17 +1,25 @@
 """up42-facade: a typed client for the UP42 job API with the classic SDK's ``Job`` ergonomics.
 
 Example:
+    Credentials come from the arguments (``project_id=..., project_api_key=...``), a
+    ``cfg_file``, or ``UP42_PROJECT_ID`` and ``UP42_PROJECT_API_KEY``; ``job_id`` is the id
+    of one of the project's jobs. (The doctests run against a local sandbox that sets them.)
+
     >>> import up42_facade as up42
-    >>> up42.authenticate(project_id="...", project_api_key="...")  # doctest: +SKIP
-    >>> job = up42.initialize_job(job_id="d62c27c0-24e9-433d-b509-ae080504d5c6")  # doctest: +SKIP
-    >>> job.track_status()  # doctest: +SKIP
+    >>> session = up42.authenticate()
+    >>> job = up42.initialize_job(job_id=job_id)
+    >>> job.track_status()
     'SUCCEEDED'
 
-Async apps use ``AsyncUp42``, whose jobs (``AsyncJob``) have every member as a coroutine::
+Async apps use ``AsyncUp42``, whose jobs (``AsyncJob``) have every member as a coroutine:
 
-    async with up42.AsyncUp42(project_id="...", project_api_key="...") as session:
-        job = await session.initialize_job("d62c27c0-24e9-433d-b509-ae080504d5c6")
-        await job.track_status()
+    >>> import asyncio
+    >>> async def main() -> str:
+    ...     async with up42.AsyncUp42() as session:
+    ...         job = await session.initialize_job(job_id)
+    ...         return await job.track_status()
+    >>> asyncio.run(main())
+    'SUCCEEDED'
 
 Heavy libraries (geopandas, matplotlib, folium) load on first use, not here.
 """

@@ -216,8 +216,15 @@ class AsyncJobTask(_AsyncOutputs):
         quicklooks: Paths of the last ``download_quicklooks``, or None.
 
     Example:
-        >>> tasks = await job.get_jobtasks()  # doctest: +SKIP
-        >>> await tasks[0].download_quicklooks()  # doctest: +SKIP
+        >>> import asyncio
+        >>> import up42_facade
+        >>> async def main() -> list[str]:
+        ...     async with up42_facade.AsyncUp42() as session:
+        ...         job = await session.initialize_job(job_id)
+        ...         tasks = await job.get_jobtasks()
+        ...         return await tasks[0].download_quicklooks("quicklooks/")
+        >>> asyncio.run(main())
+        ['quicklooks/quicklook_....png', 'quicklooks/quicklook_....png']
     """
 
     def __init__(
@@ -316,10 +323,15 @@ class AsyncJob(_AsyncOutputs):
         quicklooks: Paths of the last ``download_quicklooks``, or None.
 
     Example:
-        >>> async with up42_facade.AsyncUp42() as session:  # doctest: +SKIP
-        ...     job = await session.initialize_job("d62c27c0-...")
-        ...     await job.track_status()
-        ...     paths = await job.download_results("out/")
+        >>> import asyncio
+        >>> import up42_facade
+        >>> async def main() -> tuple[str, str]:
+        ...     async with up42_facade.AsyncUp42() as session:
+        ...         job = await session.initialize_job(job_id)
+        ...         await job.track_status()
+        ...         return await job.status(), job.job_id
+        >>> asyncio.run(main()) == ("SUCCEEDED", job_id)
+        True
     """
 
     def __init__(

@@ -69,8 +69,14 @@ class AsyncJobCollection(CollectionBase[AsyncJob], VizMixin):
     """Several ``AsyncJob`` as one (``await session.get_jobs(...)``); see ``JobCollection``.
 
     Example:
-        >>> jobs = await session.get_jobs(limit=50)  # doctest: +SKIP
-        >>> await jobs.track_status(poll_interval=10)  # doctest: +SKIP
+        >>> import asyncio
+        >>> import up42_facade
+        >>> async def main() -> dict[str, str]:
+        ...     async with up42_facade.AsyncUp42() as session:
+        ...         jobs = await session.get_jobs(limit=50)
+        ...         return await jobs.track_status(poll_interval=10)
+        >>> sorted(set(asyncio.run(main()).values()))
+        ['SUCCEEDED']
     """
 
     auth: AsyncSession

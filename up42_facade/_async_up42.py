@@ -55,10 +55,16 @@ class AsyncUp42(AsyncSession):
             proxy that cannot be used.
 
     Example:
-        >>> async with AsyncUp42(project_id="...", project_api_key="...") as s:  # doctest: +SKIP
-        ...     job = await s.initialize_job("d62c27c0-24e9-433d-b509-ae080504d5c6")
-        ...     await job.track_status()
-        ...     paths = await job.download_results("out/")
+        >>> import asyncio
+        >>> from up42_facade import AsyncUp42
+        >>> async def main() -> list[str]:
+        ...     async with AsyncUp42(project_id=project_id, project_api_key=project_api_key,
+        ...                          base_url=base_url) as session:
+        ...         job = await session.initialize_job(job_id)
+        ...         await job.track_status()
+        ...         return await job.download_results("out/")
+        >>> sorted(asyncio.run(main()))
+        ['out/...data.json', ...]
     """
 
     def __init__(

@@ -52,11 +52,17 @@ class Job(Outputs):
         quicklooks: Paths of the last ``download_quicklooks``, or None.
 
     Example:
-        >>> job = up42_facade.initialize_job(job_id="d62c27c0-...")  # doctest: +SKIP
-        >>> job.track_status()  # doctest: +SKIP
+        >>> import up42_facade
+        >>> session = up42_facade.authenticate()
+        >>> job = up42_facade.initialize_job(job_id=job_id)
+        >>> job.track_status()
         'SUCCEEDED'
-        >>> job.download_results()  # doctest: +SKIP
-        ['project_.../job_.../data.json', ...]
+        >>> from pathlib import Path
+        >>> files = job.download_results()  # into project_<id>/job_<id>/ in the working dir
+        >>> sorted(Path(path).suffix for path in files)  # the data.json and one GeoTIFF a scene
+        ['.json', '.tif', '.tif']
+        >>> job.get_credits()
+        {'creditsUsed': 100}
     """
 
     def __init__(

@@ -75,9 +75,16 @@ class JobCollection(CollectionBase[Job], VizMixin):
         jobs: The jobs.
 
     Example:
-        >>> jobs = up42.get_jobs(limit=50)  # doctest: +SKIP
-        >>> jobs.track_status(poll_interval=10)  # doctest: +SKIP
-        >>> jobs.download_results("out/")  # doctest: +SKIP
+        >>> import up42_facade as up42
+        >>> session = up42.authenticate(max_requests_per_second=10)
+        >>> jobs = up42.get_jobs(limit=50)
+        >>> len(jobs)
+        3
+        >>> sorted(set(jobs.track_status(poll_interval=10).values()))
+        ['SUCCEEDED']
+        >>> results = jobs.download_results("out/")
+        >>> results["merged_result"]
+        ['out/data.json']
     """
 
     auth: Session

@@ -42,9 +42,14 @@ class JobTask(Outputs):
         quicklooks: Paths of the last ``download_quicklooks``, or None.
 
     Example:
-        >>> task = job.get_jobtasks()[0]  # doctest: +SKIP
-        >>> task.download_quicklooks()  # doctest: +SKIP
-        ['project_.../job_.../jobtask_.../quicklook_3f77....png']
+        >>> import up42_facade
+        >>> session = up42_facade.authenticate()
+        >>> job = up42_facade.initialize_job(job_id)
+        >>> task = job.get_jobtasks()[0]
+        >>> task.info["status"]
+        'SUCCEEDED'
+        >>> task.download_quicklooks("quicklooks/")
+        ['quicklooks/quicklook_....png', 'quicklooks/quicklook_....png']
     """
 
     def __init__(

@@ -139,8 +139,15 @@ class Session(SessionBase):
         ``call``, which turns failures into typed errors.
 
         Example:
-            >>> from up42_jobs_client.api.jobs import get_job  # doctest: +SKIP
-            >>> session.call(get_job, project_id=..., job_id=...).parsed  # doctest: +SKIP
+            >>> from uuid import UUID
+            >>> import up42_facade
+            >>> from up42_jobs_client.api.jobs import get_job
+            >>> session = up42_facade.authenticate()
+            >>> ids = {"project_id": UUID(session.project_id), "job_id": UUID(job_id)}
+            >>> session.call(get_job, **ids).parsed.data.status
+            'SUCCEEDED'
+            >>> get_job.sync_detailed(client=session.client, **ids).status_code
+            <HTTPStatus.OK: 200>
         """
         return self._client
 

@@ -57,8 +57,12 @@ class Up42(Session):
             proxy cannot be used (socks).
 
     Example:
-        >>> session = Up42(project_id="...", project_api_key="...")  # doctest: +SKIP
-        >>> job = session.initialize_job("d62c27c0-24e9-433d-b509-ae080504d5c6")  # doctest: +SKIP
+        >>> from up42_facade import Up42
+        >>> with Up42(project_id=project_id, project_api_key=project_api_key,
+        ...           base_url=base_url, max_requests_per_second=10) as session:
+        ...     job = session.initialize_job(job_id)
+        ...     job.status
+        'SUCCEEDED'
     """
 
     def initialize_job(self, job_id: str) -> Job:
