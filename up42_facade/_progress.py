@@ -143,17 +143,18 @@ def _notebook_bar(
     bar = _bar(console, auto_refresh=False)
     task = bar.add_task(label, total=None)
 
-    def html() -> Any:
+    def drawing() -> dict[str, str]:
+        """The bar as HTML, and as text for frontends that show no HTML."""
         console.print(bar.get_renderable())
-        return ipython_display.HTML(
-            console.export_html(
-                inline_styles=True,
-                clear=True,
-                code_format='<pre style="line-height: 1.3; margin: 0">{code}</pre>',
-            )
+        text = console.export_text(clear=False).rstrip()
+        html = console.export_html(
+            inline_styles=True,
+            clear=True,
+            code_format='<pre style="line-height: 1.3; margin: 0">{code}</pre>',
         )
+        return {"text/plain": text, "text/html": html}
 
-    handle = ipython_display.display(html(), display_id=True)
+    handle = ipython_display.display(drawing(), raw=True, display_id=True)
     last = clock()
 
     def draw(done: int, total: int | None) -> None:
@@ -162,12 +163,12 @@ def _notebook_bar(
         now = clock()
         if now - last >= NOTEBOOK_REDRAW_INTERVAL:
             last = now
-            handle.update(html())
+            handle.update(drawing(), raw=True)
 
     try:
         yield draw
     finally:
-        handle.update(html())
+        handle.update(drawing(), raw=True)
 
 
 def _ignore(done: int, total: int | None) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import Any
 
 import pytest
 
@@ -22,32 +21,34 @@ class TerminalInteractiveShell:
 
 
 class Handle:
-    def __init__(self, shown: list[str]) -> None:
+    def __init__(self, shown: list[str], texts: list[str]) -> None:
         self.shown = shown
+        self.texts = texts
 
-    def update(self, html: Any) -> None:
-        self.shown.append(html.data)
-
-
-class FakeHTML:
-    def __init__(self, data: str) -> None:
-        self.data = data
+    def update(self, drawing: dict[str, str], *, raw: bool) -> None:
+        assert raw
+        self.shown.append(drawing["text/html"])
+        self.texts.append(drawing["text/plain"])
 
 
-def fake_ipython(monkeypatch: pytest.MonkeyPatch, shell: object | None) -> list[str]:
-    """Put a stand-in IPython in ``sys.modules``; the HTML it was shown lands in the list."""
+def fake_ipython(
+    monkeypatch: pytest.MonkeyPatch, shell: object | None, texts: list[str] | None = None
+) -> list[str]:
+    """Put a stand-in IPython in ``sys.modules``; the HTML it was shown lands in the list it
+    returns, the plain text beside it in ``texts``."""
     shown: list[str] = []
+    texts = [] if texts is None else texts
     ipython = types.ModuleType("IPython")
     ipython.get_ipython = lambda: shell  # type: ignore[attr-defined]
     display = types.ModuleType("IPython.display")
 
-    def show(html: FakeHTML, *, display_id: bool) -> Handle:
-        assert display_id
-        shown.append(html.data)
-        return Handle(shown)
+    def show(drawing: dict[str, str], *, raw: bool, display_id: bool) -> Handle:
+        assert raw and display_id
+        shown.append(drawing["text/html"])
+        texts.append(drawing["text/plain"])
+        return Handle(shown, texts)
 
     display.display = show  # type: ignore[attr-defined]
-    display.HTML = FakeHTML  # type: ignore[attr-defined]
     ipython.display = display  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "IPython", ipython)
     monkeypatch.setitem(sys.modules, "IPython.display", display)
@@ -70,7 +71,8 @@ def test_a_notebook_kernel_is_recognised_and_a_terminal_ipython_is_not(
 def test_in_a_notebook_the_bar_is_drawn_in_the_cell_and_ends_full(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    shown = fake_ipython(monkeypatch, ZMQInteractiveShell())
+    texts: list[str] = []
+    shown = fake_ipython(monkeypatch, ZMQInteractiveShell(), texts)
     seen: list[tuple[int, int | None]] = []
     with progress_reporter(lambda d, t: seen.append((d, t)), None, "results") as report:
         for done in range(0, 3_000_001, 1_000_000):
@@ -79,6 +81,9 @@ def test_in_a_notebook_the_bar_is_drawn_in_the_cell_and_ends_full(
     assert len(shown) >= 2  # drawn at the start, redrawn at the end
     assert all("<pre" in html and "results" in html for html in shown)
     assert "3.0/3.0 MB" in shown[-1]
+    # Frontends without HTML get the same bar as text, without markup.
+    assert texts[-1].startswith("results") and "3.0/3.0 MB" in texts[-1]
+    assert "<" not in texts[-1]
 
 
 def test_a_notebook_bar_is_redrawn_at_most_every_interval(monkeypatch: pytest.MonkeyPatch) -> None:
