@@ -30,6 +30,15 @@ class RequestRecord:
         rate_limited: True when the sandbox's standing rate limit refused the request (its
             status is then 429 and no route or fault saw it); an injected ``rate_limit`` fault
             leaves it False.
+        bytes_sent: body bytes the storage listener handed to the connection for this request:
+            the whole body, the range of a 206, ``at_byte`` of a dropped download, the XML of an
+            error, 0 for ``HEAD``. Bytes are counted just before they are handed to the
+            connection, so a client holding a whole body finds it counted: a paced body's
+            count grows chunk by chunk, an unpaced one (``sendfile``) is counted whole when it
+            starts and, if the client hangs up, cut back to what was sent once the listener
+            notices. Bytes still in the socket's buffers when a client hangs up count as sent;
+            a download cut short by ``Sandbox.stop`` may be under-counted. Always 0 on the API
+            listener.
     """
 
     listener: Literal["api", "storage"]
@@ -41,6 +50,7 @@ class RequestRecord:
     headers: dict[str, str] = field(default_factory=dict)
     canonical_path: str = ""
     rate_limited: bool = False
+    bytes_sent: int = 0
 
     def __post_init__(self) -> None:
         if not self.canonical_path:

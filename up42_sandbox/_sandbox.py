@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import random
 import shutil
 import socket
@@ -24,6 +25,7 @@ from ._dialects import check_dialect, make_dialect
 from ._faults import Fault, FaultRegistry
 from ._jobs import Job, JobStore
 from ._jobspec import JobsSpec, parse_jobs_spec
+from ._network import StorageNetwork
 from ._ratelimit import RateLimiter
 from ._records import RequestLog
 from ._storage import Signer, StorageServer, object_path, parse_object_path
@@ -37,6 +39,12 @@ STOP_TIMEOUT = 15.0
 GRACEFUL_SHUTDOWN = 1
 #: uvicorn's housekeeping period (Date header refresh), as in uvicorn.Server.main_loop.
 MAIN_LOOP_TICK = 0.1
+
+
+class _Keep(enum.Enum):
+    """``set_storage_network``'s default: leave that setting as it is (None means "off")."""
+
+    KEEP = enum.auto()
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -142,6 +150,13 @@ class Sandbox:
         ...     # GET /projects/{sb.project_id}/jobs?page=0&sort=createdAt,desc pages them
         ...     sb.rate_limited  # 429s the limit has sent so far
 
+    Storage behind a WAN link, 16 MiB/s per connection and 40 ms away:
+        >>> wan = {"storage_bandwidth": 16 * 2**20, "storage_latency": 0.04}
+        >>> with Sandbox(**wan) as sb:  # doctest: +SKIP
+        ...     ...  # one connection fetches at ~16 MiB/s, four ranged ones at ~64 MiB/s
+        ...     sb.set_storage_network(bandwidth=None, latency=None)  # loopback speed again
+        ...     sb.storage_bytes_sent  # body bytes the storage listener has sent so far
+
     Args:
         speed: how much faster than real time jobs move (20 makes a default job take 0.4 s).
         token_ttl: seconds a bearer token lives (real time, not scaled by ``speed``).
@@ -192,13 +207,29 @@ class Sandbox:
             and no route, takes no token, is counted in ``rate_limited`` and recorded with
             ``rate_limited=True``. ``set_rate_limit`` changes it while running. The
             ``rate_limit`` fault is separate and works as before.
+        storage_bandwidth: a cap in bytes a second on what each connection to the storage
+            listener sends in response bodies (None, the default: no cap, loopback speed). It
+            is per connection, as cloud storage caps one TCP stream: N connections together
+            get N times the cap. Each connection paces its bodies (200 and 206 alike) with its
+            own token bucket, in chunks of at most 64 KiB and at least 50 a second, sleeping in
+            the event loop; heads are not paced. Archives still stream from disk.
+        storage_latency: seconds added before the first byte of every storage response
+            (errors and ``HEAD`` included), emulating a round trip, and once more on each new
+            connection before its first request is read (the TCP handshake's round trip), so a
+            new connection's first answer comes after twice the latency and a kept-alive
+            connection's after once. TLS handshakes are not delayed further. None or 0 (the
+            default): none.
+            ``set_storage_network`` changes both settings while running; a change applies to
+            the connections and responses that start after it.
 
     Raises:
         ValueError: ``speed`` is not positive, ``storage_tls`` is a client-side context,
-            ``dialect`` names no dialect, ``jobs`` is no valid spec, ``page_size`` is below 1
-            or ``rate_limit`` is not > 0.
+            ``dialect`` names no dialect, ``jobs`` is no valid spec, ``page_size`` is below 1,
+            ``rate_limit`` or ``storage_bandwidth`` is not > 0 or ``storage_latency`` is
+            negative.
         TypeError: ``storage_tls`` is not an ``ssl.SSLContext``, ``jobs`` is neither a string
-            nor a mapping, ``page_size`` is not an int or ``rate_limit`` not a number.
+            nor a mapping, ``page_size`` is not an int or ``rate_limit``,
+            ``storage_bandwidth`` or ``storage_latency`` not a number.
     """
 
     def __init__(
@@ -216,6 +247,8 @@ class Sandbox:
         jobs: str | Mapping[str, Any] | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         rate_limit: float | None = None,
+        storage_bandwidth: float | None = None,
+        storage_latency: float | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
@@ -227,6 +260,7 @@ class Sandbox:
             raise ValueError(f"page_size must be >= 1, not {page_size}")
         self.page_size = page_size
         self._limiter = RateLimiter(rate_limit)
+        self._network = StorageNetwork(bandwidth=storage_bandwidth, latency=storage_latency)
         self._created: list[str] = []
         self.speed = speed
         self.host = host
@@ -323,6 +357,7 @@ class Sandbox:
             signer=self._signer,
             faults=self.faults,
             requests=self.requests,
+            network=self._network,
             tls=self.storage_tls,
         )
         self._ready.clear()
@@ -617,12 +652,62 @@ class Sandbox:
         """
         return self._limiter.refused
 
+    # -- the storage network ------------------------------------------------------------------
+
+    @property
+    def storage_bandwidth(self) -> float | None:
+        """The storage listener's cap in bytes a second per connection, or None for none."""
+        return self._network.bandwidth
+
+    @property
+    def storage_latency(self) -> float:
+        """Seconds added before every storage response (and per new connection); 0.0: none."""
+        return self._network.latency
+
+    def set_storage_network(
+        self,
+        *,
+        bandwidth: float | _Keep | None = _Keep.KEEP,
+        latency: float | _Keep | None = _Keep.KEEP,
+    ) -> None:
+        """Change the storage listener's bandwidth cap and latency, running or not.
+
+        A setting left out stays as it is (so ``bandwidth=None`` alone lifts the cap and keeps
+        the latency); None switches it off. The change applies to the
+        connections and responses that start after it: a body already on its way keeps its
+        pace. See ``storage_bandwidth`` and ``storage_latency`` of ``Sandbox``.
+
+        Example:
+            >>> sb.set_storage_network(bandwidth=16 * 2**20, latency=0.04)  # doctest: +SKIP
+            >>> sb.set_storage_network(bandwidth=None)  # doctest: +SKIP
+
+        Raises:
+            ValueError: ``bandwidth`` is not > 0 or ``latency`` is negative (or either is not
+                finite).
+            TypeError: either is not a number.
+        """
+        self._network.set(
+            bandwidth=self._network.bandwidth if bandwidth is _Keep.KEEP else bandwidth,
+            latency=self._network.latency if latency is _Keep.KEEP else latency,
+        )
+
+    @property
+    def storage_bytes_sent(self) -> int:
+        """Body bytes the storage listener has sent since the sandbox was made, over all requests.
+
+        Counted alike with and without a cap (each request's share is its record's
+        ``bytes_sent``). Neither ``requests.clear()`` nor a restart resets it: compare two
+        readings.
+        """
+        return self._network.bytes_sent
+
     def info(self) -> dict[str, Any]:
         """What a client needs to connect (the CLI writes this to its info file).
 
         Besides the addresses and credentials: ``dialect``; ``created``, the ids of the
-        ``jobs=`` jobs in creation order; ``page_size`` of the listing; and ``rate_limit``, the
-        standing limit in requests a second (None: none).
+        ``jobs=`` jobs in creation order; ``page_size`` of the listing; ``rate_limit``, the
+        standing limit in requests a second (None: none); ``storage_bandwidth`` in bytes a
+        second per connection (None: no cap) and ``storage_latency`` in seconds (0.0: none).
         """
         return {
             "base_url": self.base_url,
@@ -633,4 +718,6 @@ class Sandbox:
             "created": self.created_jobs,
             "page_size": self.page_size,
             "rate_limit": self.rate_limit,
+            "storage_bandwidth": self.storage_bandwidth,
+            "storage_latency": self.storage_latency,
         }

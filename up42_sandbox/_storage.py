@@ -3,11 +3,15 @@
 It is a raw asyncio HTTP/1.1 server rather than a Starlette app for two reasons: ``sendfile``
 serves a 256 MiB archive at loopback speed, and faults like "drop the connection after N body
 bytes" need byte-exact control of the socket that an ASGI server does not give.
+
+With a bandwidth cap (``StorageNetwork``) a body goes out in paced chunks read from the file
+instead of by ``sendfile``; either way the listener counts the body bytes it sends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import math
@@ -23,6 +27,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from ._archives import CHUNK, Archive
 from ._faults import STORAGE_KINDS, Fault, FaultRegistry
+from ._network import Pacer, StorageNetwork
 from ._records import RequestLog, RequestRecord
 
 __all__ = [
@@ -189,12 +194,14 @@ class StorageServer:
         signer: Signer,
         faults: FaultRegistry,
         requests: RequestLog,
+        network: StorageNetwork,
         tls: ssl.SSLContext | None = None,
     ) -> None:
         self._resolve = resolve
         self._signer = signer
         self._faults = faults
         self._requests = requests
+        self._network = network
         self._tls = tls
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -224,8 +231,12 @@ class StorageServer:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
+        connection = _Connection()
         try:
-            while await self._one_request(reader, writer):
+            # The TCP handshake's round trip: a new connection waits once more than a kept-alive
+            # one before its first answer.
+            await self._wait_latency()
+            while await self._one_request(reader, writer, connection):
                 pass
             writer.close()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -237,8 +248,16 @@ class StorageServer:
             if task is not None:
                 self._tasks.discard(task)
 
+    async def _wait_latency(self) -> None:
+        latency = self._network.latency
+        if latency:
+            await asyncio.sleep(latency)
+
     async def _one_request(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        connection: _Connection,
     ) -> bool:
         """Answer one request; False when the connection must close."""
         try:
@@ -246,6 +265,7 @@ class StorageServer:
         except asyncio.IncompleteReadError:
             return False
         except asyncio.LimitOverrunError:
+            await self._wait_latency()
             await self._simple(writer, 431, b"", "text/plain", keep=False)
             return False
         arrived = time.monotonic()
@@ -253,6 +273,7 @@ class StorageServer:
         try:
             method, target, version = lines[0].split(" ", 2)
         except ValueError:
+            await self._wait_latency()
             await self._simple(writer, 400, b"", "text/plain", keep=False)
             return False
         headers: dict[str, str] = {}
@@ -275,7 +296,14 @@ class StorageServer:
             headers=headers,
         )
         self._requests.append(record)
-        return await self._respond(writer, record, keep) and keep
+        await self._wait_latency()
+        return await self._respond(writer, record, keep, connection) and keep
+
+    def _count(self, record: RequestRecord | None, size: int) -> None:
+        """Add ``size`` body bytes (fewer when negative) to the request's count and the total."""
+        if record is not None:
+            record.bytes_sent += size
+        self._network.count(size)
 
     async def _simple(
         self,
@@ -287,13 +315,21 @@ class StorageServer:
         keep: bool,
         extra: dict[str, str] | None = None,
         head_only: bool = False,
+        record: RequestRecord | None = None,
     ) -> None:
+        """A small answer in one write; error bodies are neither paced nor sent in chunks."""
         fields = {"Content-Type": content_type, "Content-Length": str(len(body)), **(extra or {})}
-        writer.write(_head(status, fields, keep) + (b"" if head_only else body))
+        sent = b"" if head_only else body
+        self._count(record, len(sent))
+        writer.write(_head(status, fields, keep) + sent)
         await writer.drain()
 
     async def _respond(
-        self, writer: asyncio.StreamWriter, record: RequestRecord, keep: bool
+        self,
+        writer: asyncio.StreamWriter,
+        record: RequestRecord,
+        keep: bool,
+        connection: _Connection,
     ) -> bool:
         method, path, query = record.method, record.path, record.query
         head_only = method == "HEAD"
@@ -304,7 +340,9 @@ class StorageServer:
         async def error(status: int, code: str, message: str, details: str) -> bool:
             record.status = status
             body = xml_error(code, message, details)
-            await self._simple(writer, status, body, xml, keep=keep, head_only=head_only)
+            await self._simple(
+                writer, status, body, xml, keep=keep, head_only=head_only, record=record
+            )
             return True
 
         if method not in {"GET", "HEAD"}:
@@ -329,7 +367,9 @@ class StorageServer:
                 "InvalidRange", "The requested range cannot be satisfied.", wanted or ""
             )
             extra = {"Content-Range": f"bytes */{size}"}
-            await self._simple(writer, 416, body, xml, keep=keep, extra=extra, head_only=head_only)
+            await self._simple(
+                writer, 416, body, xml, keep=keep, extra=extra, head_only=head_only, record=record
+            )
             return True
         first, last = chosen if isinstance(chosen, tuple) else (0, size - 1)
         status = 206 if isinstance(chosen, tuple) else 200
@@ -346,19 +386,54 @@ class StorageServer:
             return drop is None
         limit = count if drop is None else min(count, int(drop.params.get("at_byte", 0)))
         corrupt = kinds.get("corrupt")
-        if corrupt is None and drop is None:
+        pacer = connection.pacer(self._network.bandwidth)
+        if corrupt is None and drop is None and pacer is None:
             await writer.drain()
             with archive.path.open("rb") as source:
-                await asyncio.get_running_loop().sendfile(writer.transport, source, first, count)
+                # Counted before the bytes leave: a client holding the whole body finds it
+                # counted. sendfile leaves the file after the last byte it sent, even when the
+                # client hangs up mid-way, which takes back what was not sent.
+                self._count(record, count)
+                source.seek(first)
+                try:
+                    await asyncio.get_running_loop().sendfile(
+                        writer.transport, source, first, count
+                    )
+                except BaseException:
+                    self._count(record, source.tell() - first - count)
+                    raise
             return True
         with archive.path.open("rb") as source:
-            await _copy(writer, source, first, limit, _flip_at(corrupt, size, first, last))
+            await _copy(
+                writer,
+                source,
+                first,
+                limit,
+                _flip_at(corrupt, size, first, last),
+                pacer=pacer,
+                sent=functools.partial(self._count, record),
+            )
         if drop is not None:
             # close() (not abort()) sends every buffered byte first: exactly `limit` body bytes
             # reach the client, then the connection ends before Content-Length is met.
             writer.close()
             return False
         return True
+
+
+class _Connection:
+    """What one connection keeps between its requests: its token bucket."""
+
+    def __init__(self) -> None:
+        self._pacer: Pacer | None = None
+
+    def pacer(self, bandwidth: float | None) -> Pacer | None:
+        """The bucket for a response at ``bandwidth`` (None: unpaced), kept while it holds."""
+        if bandwidth is None:
+            self._pacer = None
+        elif self._pacer is None or self._pacer.rate != bandwidth:
+            self._pacer = Pacer(bandwidth)
+        return self._pacer
 
 
 def _flip_at(fault: Fault | None, size: int, first: int, last: int) -> int | None:
@@ -370,20 +445,36 @@ def _flip_at(fault: Fault | None, size: int, first: int, last: int) -> int | Non
 
 
 async def _copy(
-    writer: asyncio.StreamWriter, source: BinaryIO, first: int, count: int, flip: int | None
+    writer: asyncio.StreamWriter,
+    source: BinaryIO,
+    first: int,
+    count: int,
+    flip: int | None,
+    *,
+    pacer: Pacer | None,
+    sent: Callable[[int], None],
 ) -> None:
-    """Send ``count`` bytes from ``first``, flipping a few bytes at object offset ``flip``."""
+    """Send ``count`` bytes from ``first``, flipping a few bytes at object offset ``flip``.
+
+    With a ``pacer`` the bytes go in its chunks at its pace; ``sent`` hears of every chunk
+    just before it is handed to the connection.
+    """
     source.seek(first)
     offset = first
+    size = CHUNK if pacer is None else pacer.chunk
     while count > 0:
-        chunk = source.read(min(CHUNK, count))
+        chunk = source.read(min(size, count))
         if not chunk:
             break
+        wait = 0.0 if pacer is None else pacer.take(len(chunk))
+        if wait > 0:
+            await asyncio.sleep(wait)
         if flip is not None and offset <= flip < offset + len(chunk) + CORRUPT_BYTES:
             data = bytearray(chunk)
             for i in range(max(flip - offset, 0), min(flip - offset + CORRUPT_BYTES, len(data))):
                 data[i] ^= 0xFF
             chunk = bytes(data)
+        sent(len(chunk))
         writer.write(chunk)
         await writer.drain()
         offset += len(chunk)
