@@ -10,6 +10,11 @@ URLs over https (clients must trust the certificate, e.g. with ``SSL_CERT_FILE``
 jobs instead of the demo jobs, so the listing holds exactly them; ``--page-size`` sets the
 listing's page size and ``--rate-limit 20/s`` a standing rate limit (see ``Sandbox``).
 
+``--storage-bandwidth 16MiB/s`` caps what each connection to the storage listener sends
+(units B, kB, MB, GB, KiB, MiB, GiB; a plain number is bytes; ``/s`` optional) and
+``--storage-latency 40ms`` (or ``0.04s``, ``0.04``) delays every storage answer, and a new
+connection's first once more: a WAN link in front of the signed URLs (see ``Sandbox``).
+
 The info file holds ``Sandbox.info()`` plus ``jobs``, one job id per outcome (the demo jobs;
 with ``--jobs``, the first job of each outcome the spec creates), and ``created`` is every job
 id created at start-up, in creation order.
@@ -35,6 +40,7 @@ from ._app import DEFAULT_PAGE_SIZE
 from ._dialects import DIALECTS
 from ._faults import FAULT_KINDS, parse_fault_spec
 from ._jobspec import parse_jobs_spec
+from ._network import parse_bandwidth, parse_latency
 from ._ratelimit import parse_rate
 from ._sandbox import Sandbox
 
@@ -116,6 +122,19 @@ def _parser() -> argparse.ArgumentParser:
         "429 with Retry-After (default: no limit)",
     )
     parser.add_argument(
+        "--storage-bandwidth",
+        metavar="RATE",
+        help="cap what each storage connection sends in response bodies, e.g. 16MiB/s, "
+        "500KiB/s, 2MB/s or 1048576 (bytes per second; units B, kB, MB, GB, KiB, MiB, GiB); "
+        "N connections get N times the cap together (default: no cap)",
+    )
+    parser.add_argument(
+        "--storage-latency",
+        metavar="TIME",
+        help="delay every storage answer by TIME, e.g. 40ms, 0.04s or 0.04 (seconds), and a "
+        "new connection's first answer once more, for its handshake (default: none)",
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -182,6 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         storage_tls = _storage_tls(args.storage_cert, args.storage_key)
         jobs_spec = None if args.jobs is None else parse_jobs_spec(args.jobs)
         rate_limit = None if args.rate_limit is None else parse_rate(args.rate_limit)
+        bandwidth = (
+            None if args.storage_bandwidth is None else parse_bandwidth(args.storage_bandwidth)
+        )
+        latency = None if args.storage_latency is None else parse_latency(args.storage_latency)
         if args.page_size < 1:
             raise ValueError(f"--page-size must be >= 1, not {args.page_size}")
     except ValueError as exc:
@@ -210,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             jobs=args.jobs,
             page_size=args.page_size,
             rate_limit=rate_limit,
+            storage_bandwidth=bandwidth,
+            storage_latency=latency,
         ) as sb:
             if jobs_spec is None:
                 jobs = {key: sb.create_job(**spec) for key, spec in DEMO_JOBS.items()}

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from up42_sandbox import RequestRecord, Sandbox
+from up42_sandbox import _cli as cli
 from up42_sandbox._network import Pacer, parse_bandwidth, parse_latency
 
 MiB = 1 << 20
@@ -332,3 +333,40 @@ def test_latencies_from_the_command_line(text: str, seconds: float) -> None:
 def test_bad_latencies_from_the_command_line_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="latency"):
         parse_latency(text)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--storage-bandwidth", "16Mb/s"], "bad storage bandwidth '16Mb/s'"),
+        (["--storage-bandwidth", "0"], "storage_bandwidth must be > 0"),
+        (["--storage-latency", "soon"], "bad storage latency 'soon'"),
+    ],
+)
+def test_the_cli_refuses_bad_network_settings_with_a_usage_error(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_cli_hands_its_network_settings_to_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_sandbox(**kwargs: Any) -> Sandbox:
+        seen.update(kwargs)
+        raise OSError("not started in this test")
+
+    monkeypatch.setattr(cli, "Sandbox", fake_sandbox)
+    assert cli.main(["--storage-bandwidth", "16MiB/s", "--storage-latency", "40ms"]) == 1
+    assert (seen["storage_bandwidth"], seen["storage_latency"]) == (16 * MiB, 0.04)
+    assert cli.main([]) == 1
+    assert (seen["storage_bandwidth"], seen["storage_latency"]) == (None, None)
+
+
+def test_the_cli_help_describes_the_network_settings() -> None:
+    text = " ".join(cli._parser().format_help().split())
+    assert "--storage-bandwidth RATE" in text and "16MiB/s" in text
+    assert "--storage-latency TIME" in text and "40ms" in text
