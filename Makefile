@@ -34,12 +34,12 @@ check-generated: $(STAMP) ## regenerate into a temporary folder and fail on any 
 	fi
 
 format: $(STAMP) ## format and auto-fix the hand-written code (changes files)
-	$(BIN)/ruff format up42_facade up42_sandbox tests benchmarks scripts demo
-	$(BIN)/ruff check --fix up42_facade up42_sandbox tests benchmarks scripts demo
+	$(BIN)/ruff format up42_facade up42_sandbox tests benchmarks scripts demo examples
+	$(BIN)/ruff check --fix up42_facade up42_sandbox tests benchmarks scripts demo examples
 
 lint: $(STAMP) ## ruff on the hand-written code only (checks, changes nothing)
-	$(BIN)/ruff check up42_facade up42_sandbox tests benchmarks scripts demo
-	$(BIN)/ruff format --check up42_facade up42_sandbox tests benchmarks scripts demo
+	$(BIN)/ruff check up42_facade up42_sandbox tests benchmarks scripts demo examples
+	$(BIN)/ruff format --check up42_facade up42_sandbox tests benchmarks scripts demo examples
 
 typecheck: $(STAMP) ## mypy --strict on up42_facade
 	$(BIN)/mypy
@@ -48,10 +48,10 @@ pytest: $(STAMP) ## run the test suite: cassettes replayed offline, then everyth
 	$(BIN)/pytest tests/replay --record-mode=none --block-network $(PYTEST_ARGS)
 	$(BIN)/pytest --ignore=tests/replay $(PYTEST_ARGS)
 
-test: install check-generated lint typecheck lint-spec check-compat pytest sdk-ts ## everything CI runs: install, check-generated, lint, typecheck, lint-spec, check-compat, pytest (slow tests too), sdk-ts
+test: install check-generated lint typecheck lint-spec check-compat pytest sdk-ts docs ## everything CI runs: install, check-generated, lint, typecheck, lint-spec, check-compat, pytest (slow tests, doctests, the notebook and the wheel too), sdk-ts, docs
 
 test-fast: $(STAMP) ## the inner loop: lint, typecheck and every test not marked slow (no load, benchmark smoke, demo or classic SDK runs)
-	$(BIN)/ruff check up42_facade up42_sandbox tests benchmarks scripts demo
+	$(BIN)/ruff check up42_facade up42_sandbox tests benchmarks scripts demo examples
 	$(BIN)/mypy
 	$(BIN)/pytest tests/replay --record-mode=none --block-network -m "not slow" -q $(PYTEST_ARGS)
 	$(BIN)/pytest --ignore=tests/replay -m "not slow" -q $(PYTEST_ARGS)
@@ -67,3 +67,4 @@ clean: ## remove build output and caches (keeps .venv)
 
 include mk/spec.mk
 include mk/record.mk
+include mk/docs.mk

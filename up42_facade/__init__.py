@@ -1,6 +1,6 @@
 """up42-facade: a typed client for the UP42 job API with the classic SDK's ``Job`` ergonomics.
 
-Example:
+Examples:
     Credentials come from the arguments (``project_id=..., project_api_key=...``), a
     ``cfg_file``, or ``UP42_PROJECT_ID`` and ``UP42_PROJECT_API_KEY``; ``job_id`` is the id
     of one of the project's jobs. (The doctests run against a local sandbox that sets them.)
@@ -61,6 +61,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._async_job import AsyncJob, AsyncJobTask
+    from ._async_jobcollection import AsyncJobCollection
     from ._async_up42 import AsyncUp42
 
 # The async front door loads asyncio and its machinery: only when it is first used.

@@ -215,7 +215,7 @@ class AsyncJobTask(_AsyncOutputs):
         results: Paths of the files of the last ``download_results``, or None.
         quicklooks: Paths of the last ``download_quicklooks``, or None.
 
-    Example:
+    Examples:
         >>> import asyncio
         >>> import up42_facade
         >>> async def main() -> list[str]:
@@ -322,7 +322,7 @@ class AsyncJob(_AsyncOutputs):
         results: Paths of the files of the last ``download_results``, or None.
         quicklooks: Paths of the last ``download_quicklooks``, or None.
 
-    Example:
+    Examples:
         >>> import asyncio
         >>> import up42_facade
         >>> async def main() -> tuple[str, str]:

@@ -68,7 +68,7 @@ async def alist_jobs(
 class AsyncJobCollection(CollectionBase[AsyncJob], VizMixin):
     """Several ``AsyncJob`` as one (``await session.get_jobs(...)``); see ``JobCollection``.
 
-    Example:
+    Examples:
         >>> import asyncio
         >>> import up42_facade
         >>> async def main() -> dict[str, str]:

@@ -54,7 +54,7 @@ class AsyncUp42(AsyncSession):
         ConfigurationError: No credentials, an unreadable cfg_file or CA bundle, or a
             proxy that cannot be used.
 
-    Example:
+    Examples:
         >>> import asyncio
         >>> from up42_facade import AsyncUp42
         >>> async def main() -> list[str]:

@@ -74,7 +74,7 @@ class JobCollection(CollectionBase[Job], VizMixin):
         project_id: Their project.
         jobs: The jobs.
 
-    Example:
+    Examples:
         >>> import up42_facade as up42
         >>> session = up42.authenticate(max_requests_per_second=10)
         >>> jobs = up42.get_jobs(limit=50)

@@ -41,7 +41,7 @@ class JobTask(Outputs):
         results: Paths of the files of the last ``download_results``, or None.
         quicklooks: Paths of the last ``download_quicklooks``, or None.
 
-    Example:
+    Examples:
         >>> import up42_facade
         >>> session = up42_facade.authenticate()
         >>> job = up42_facade.initialize_job(job_id)

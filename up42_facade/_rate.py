@@ -21,7 +21,7 @@ __all__ = ["RateBudget"]
 class RateBudget:
     """Evenly spaced sends: one every ``1 / per_second`` seconds at most; None sends at once.
 
-    Example:
+    Examples:
         >>> clock = iter([0.0, 0.0, 0.0]).__next__
         >>> budget = RateBudget(4.0, clock=clock)
         >>> [budget.reserve() for _ in range(3)]

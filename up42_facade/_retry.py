@@ -65,7 +65,7 @@ class RetryPolicy:
         stateless_paths: Path patterns whose every 5xx is worth another attempt, not
             only 502-504: asking for a token changes nothing on the server.
 
-    Example:
+    Examples:
         >>> RetryPolicy(max_attempts=3).is_retryable("GET", "/projects/p/jobs/j", status=503)
         True
     """

@@ -138,7 +138,7 @@ class Session(SessionBase):
         ``client=`` to a generated ``sync_detailed`` function, or better, the operation to
         ``call``, which turns failures into typed errors.
 
-        Example:
+        Examples:
             >>> from uuid import UUID
             >>> import up42_facade
             >>> from up42_jobs_client.api.jobs import get_job

@@ -19,7 +19,7 @@ __all__ = [
 class JobStatus(StrEnum):
     """The status values the API documents; members compare equal to their strings.
 
-    Example:
+    Examples:
         >>> JobStatus.SUCCEEDED == "SUCCEEDED"
         True
         >>> JobStatus.parse("QUEUED_FOR_REVIEW")  # a value added by the server later
@@ -40,7 +40,7 @@ class JobStatus(StrEnum):
         """The member for a known value or one of its other spellings (``SPELLINGS``), or
         the plain string for a value nobody knows yet.
 
-        Example:
+        Examples:
             >>> JobStatus.parse("NOT_STARTED")  # how the service spelled it in 2020
             <JobStatus.NOT_STARTED: 'NOT STARTED'>
         """

@@ -56,7 +56,7 @@ class Up42(Session):
         ConfigurationError: An id or key is missing, the CA bundle is unreadable, or the
             proxy cannot be used (socks).
 
-    Example:
+    Examples:
         >>> from up42_facade import Up42
         >>> with Up42(project_id=project_id, project_api_key=project_api_key,
         ...           base_url=base_url, max_requests_per_second=10) as session:
