@@ -29,6 +29,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from ._numbers import positive_or_none
+
 __all__ = [
     "Pacer",
     "StorageNetwork",
@@ -73,17 +75,9 @@ def check_bandwidth(bandwidth: float | None) -> float | None:
         ValueError: ``bandwidth`` is zero, negative, infinite or NaN.
         TypeError: ``bandwidth`` is not a number (or is a bool).
     """
-    if bandwidth is None:
-        return None
-    if isinstance(bandwidth, bool) or not isinstance(bandwidth, int | float):
-        raise TypeError(
-            f"storage_bandwidth must be a number of bytes per second or None, not {bandwidth!r}"
-        )
-    if not (math.isfinite(bandwidth) and bandwidth > 0):
-        raise ValueError(
-            f"storage_bandwidth must be > 0 bytes per second (or None: no cap), not {bandwidth}"
-        )
-    return float(bandwidth)
+    return positive_or_none(
+        bandwidth, name="storage_bandwidth", unit="bytes per second", off="no cap"
+    )
 
 
 def check_latency(latency: float | None) -> float:

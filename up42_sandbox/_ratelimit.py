@@ -23,6 +23,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from ._numbers import positive_or_none
+
 __all__ = ["RateLimiter", "check_rate", "parse_rate", "retry_after_seconds"]
 
 #: ``20``, ``20/s``, ``0.5/s``: requests a second, as ``--rate-limit`` takes it.
@@ -36,13 +38,7 @@ def check_rate(rate: float | None) -> float | None:
         ValueError: ``rate`` is zero, negative, infinite or NaN.
         TypeError: ``rate`` is not a number (or is a bool).
     """
-    if rate is None:
-        return None
-    if isinstance(rate, bool) or not isinstance(rate, int | float):
-        raise TypeError(f"rate_limit must be a number of requests per second or None, not {rate!r}")
-    if not (math.isfinite(rate) and rate > 0):
-        raise ValueError(f"rate_limit must be > 0 requests per second (or None: off), not {rate}")
-    return float(rate)
+    return positive_or_none(rate, name="rate_limit", unit="requests per second", off="off")
 
 
 def parse_rate(spec: str) -> float:
