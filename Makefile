@@ -63,7 +63,7 @@ bench: $(STAMP) ## benchmarks side by side with curl, tar, raw httpx and (PEERS=
 	$(BIN)/python -m benchmarks $(if $(PEERS),--peers) $(if $(RUNS),--runs $(RUNS))
 
 clean: ## remove build output and caches (keeps .venv)
-	rm -rf build demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build dist demo-output .cache .pytest_cache .mypy_cache .ruff_cache
 
 include mk/spec.mk
 include mk/record.mk
