@@ -3,18 +3,32 @@ finds what is dead. (`make docs` builds the site strict and runs the checker on 
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import yaml
 
 import up42_facade
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-from check_links import dead_links  # noqa: E402
+
+
+def _load_checker() -> ModuleType:
+    """scripts/check_links.py, loaded from its file (scripts/ is no package)."""
+    spec = importlib.util.spec_from_file_location(
+        "check_links", ROOT / "scripts" / "check_links.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+dead_links = _load_checker().dead_links
 
 REFERENCE = ROOT / "docs" / "reference" / "python-api.md"
 
