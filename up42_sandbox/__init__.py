@@ -3,7 +3,7 @@
 It is a web server (Starlette on uvicorn) that a client of the API does not need, so its
 dependencies come with the ``sandbox`` extra: ``pip install 'up42-facade[sandbox]'``.
 
-Example:
+Examples:
     >>> from up42_sandbox import Sandbox
     >>> with Sandbox(speed=20) as sb:
     ...     job_id = sb.create_job("succeeds", start_status="SUCCEEDED")
@@ -13,21 +13,33 @@ Example:
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
+from typing import TYPE_CHECKING, Any
 
-# Checked before anything imports them: without the extra, say what to install instead of
-# failing deep inside the server with a bare ModuleNotFoundError.
-_SERVER_MODULES = ("starlette", "uvicorn", "PIL")
-_missing = [name for name in _SERVER_MODULES if importlib.util.find_spec(name) is None]
-if _missing:
-    raise ModuleNotFoundError(
-        f"the UP42 sandbox needs {', '.join(_missing)}, which come with the sandbox extra: "
-        "pip install 'up42-facade[sandbox]'",
-        name=_missing[0],
-    )
+from ._extra import require_server
 
-from ._faults import FAULT_KINDS, Fault  # noqa: E402
-from ._records import RequestLog, RequestRecord  # noqa: E402
-from ._sandbox import Sandbox  # noqa: E402
+if TYPE_CHECKING:
+    from ._faults import FAULT_KINDS, Fault
+    from ._records import RequestLog, RequestRecord
+    from ._sandbox import Sandbox
 
 __all__ = ["FAULT_KINDS", "Fault", "RequestLog", "RequestRecord", "Sandbox"]
+
+# Loaded on first use, after checking the extra: without it, the error says what to install
+# instead of failing deep inside the server with a bare ModuleNotFoundError.
+_LAZY = {
+    "FAULT_KINDS": "._faults",
+    "Fault": "._faults",
+    "RequestLog": "._records",
+    "RequestRecord": "._records",
+    "Sandbox": "._sandbox",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        require_server()
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
