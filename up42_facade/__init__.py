@@ -45,7 +45,6 @@ from ._errors import (
     Up42Error,
 )
 from ._job import Job
-from ._jobcollection import JobCollection
 from ._jobtask import JobTask
 from ._retry import RetryPolicy
 from ._status import JobStatus
@@ -63,9 +62,12 @@ if TYPE_CHECKING:
     from ._async_job import AsyncJob, AsyncJobTask
     from ._async_jobcollection import AsyncJobCollection
     from ._async_up42 import AsyncUp42
+    from ._jobcollection import JobCollection
 
-# The async front door loads asyncio and its machinery: only when it is first used.
+# The async front door loads asyncio and its machinery, and the collections their thread
+# pools and viz: only when first used.
 _LAZY = {
+    "JobCollection": "._jobcollection",
     "AsyncJob": "._async_job",
     "AsyncJobTask": "._async_job",
     "AsyncJobCollection": "._async_jobcollection",

@@ -31,7 +31,6 @@ from ._errors import (
     Up42Error,
 )
 from ._files import write_atomically
-from ._html import job_html, task_html
 from ._job_rules import (
     OutputsPlace,
     Tracker,
@@ -248,6 +247,8 @@ class AsyncJobTask(_AsyncOutputs):
 
     def _repr_html_(self) -> str:
         """Jupyter's view: status and timings as last fetched (no request is sent)."""
+        from ._html import task_html
+
         return task_html(self._info, self.jobtask_id, kind="AsyncJobTask")
 
     async def info(self) -> dict[str, Any]:
@@ -355,6 +356,8 @@ class AsyncJob(_AsyncOutputs):
 
     def _repr_html_(self) -> str:
         """Jupyter's view: status, timings and tasks as last fetched (no request is sent)."""
+        from ._html import job_html
+
         return job_html(self._info, self.job_id, self._tasks, kind="AsyncJob")
 
     async def _get(self) -> tuple[dict[str, Any], JobModel]:

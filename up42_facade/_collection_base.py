@@ -11,7 +11,6 @@ from typing import Any, Generic, Protocol, TypeVar
 from ._collection_rules import collection_repr, data_json_of, merged_results
 from ._errors import JobTimeoutError
 from ._files import write_atomically
-from ._html import collection_html
 from ._redact import LOGGER
 from ._status import TERMINAL_STATUSES
 
@@ -49,6 +48,8 @@ class CollectionBase(Generic[JobT]):
     def _repr_html_(self) -> str:
         """Jupyter's view: a summary and each job's status and timings as last fetched (no
         request is sent)."""
+        from ._html import collection_html
+
         return collection_html(type(self).__name__, [(job.job_id, job._info) for job in self.jobs])
 
     def __getitem__(self, index: int) -> JobT:

@@ -11,7 +11,6 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from ._errors import APIError, AuthenticationError, JobFailedError, NotFoundError, Up42Error
-from ._html import job_html
 from ._job_rules import (
     LOG_FETCH_WORKERS,
     Tracker,
@@ -86,6 +85,8 @@ class Job(Outputs):
 
     def _repr_html_(self) -> str:
         """Jupyter's view: status, timings and tasks as last fetched (no request is sent)."""
+        from ._html import job_html  # notebooks only: not on `import up42_facade`
+
         return job_html(self._info, self.job_id, self._tasks)
 
     # -- reading the job -------------------------------------------------------------

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ._files import write_atomically
-from ._html import task_html
 from ._job_rules import (
     find_task,
     job_ids,
@@ -73,6 +72,8 @@ class JobTask(Outputs):
 
     def _repr_html_(self) -> str:
         """Jupyter's view: status and timings as last fetched (no request is sent)."""
+        from ._html import task_html  # notebooks only: not on `import up42_facade`
+
         return task_html(self._info, self.jobtask_id)
 
     def _task_id(self) -> str:

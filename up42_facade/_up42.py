@@ -7,16 +7,18 @@ SDK's way of working: ``authenticate()`` once, then ask for jobs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._collection_rules import job_modes, sort_parameter
 from ._errors import ConfigurationError
 from ._job import Job
-from ._jobcollection import JobCollection, list_jobs
 from ._jobtask import JobTask
 from ._redact import LOGGER
 from ._session import Session
 from ._session_base import check_uuid, resolve_credentials
+
+if TYPE_CHECKING:
+    from ._jobcollection import JobCollection
 
 __all__ = [
     "Up42",
@@ -111,6 +113,8 @@ class Up42(Session):
         Raises:
             ValueError: A ``sortby`` not listed, or neither test nor real jobs asked for.
         """
+        from ._jobcollection import JobCollection, list_jobs  # on first use (import cost)
+
         sort = sort_parameter(sortby, descending)
         modes = job_modes(test_jobs, real_jobs)
         infos, _ = list_jobs(
@@ -131,6 +135,8 @@ class Up42(Session):
             ConfigurationError: An id is not a UUID (nothing is sent).
             NotFoundError: The project has no such job.
         """
+        from ._jobcollection import JobCollection
+
         jobs = [self.initialize_job(job_id) for job_id in job_ids]
         return JobCollection(auth=self, project_id=self.project_id, jobs=jobs)
 
