@@ -130,6 +130,9 @@ class Network:
     proxy: str | None = None
     trust_env: bool = True
     _context: ssl.SSLContext | None = field(default=None, init=False, repr=False, compare=False)
+    _proxies: dict[tuple[str, str, int | None], ProxyURL | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.proxy is not None:
@@ -172,6 +175,9 @@ class Network:
     def proxy_for(self, url: str) -> ProxyURL | None:
         """The proxy a request to ``url`` goes through, as httpx's ``Client`` would choose it.
 
+        The environment is read once per scheme, host and port, as an httpx ``Client`` reads
+        it once when it is made (every download asked anew before: about 1.5 ms each).
+
         Raises:
             ConfigurationError: That proxy cannot be used (socks).
         """
@@ -180,10 +186,17 @@ class Network:
         if not self.trust_env:
             return None
         target = httpx.URL(url)
-        for pattern, proxy in _environment_proxies():
-            if pattern.matches(target):
-                return None if proxy is None else ProxyURL.parse(proxy)
-        return None
+        origin = (target.scheme, target.host, target.port)
+        if origin not in self._proxies:
+            self._proxies[origin] = _environment_proxy(target)
+        return self._proxies[origin]
+
+
+def _environment_proxy(target: httpx.URL) -> ProxyURL | None:
+    for pattern, proxy in _environment_proxies():
+        if pattern.matches(target):
+            return None if proxy is None else ProxyURL.parse(proxy)
+    return None
 
 
 def _environment_proxies() -> list[tuple[URLPattern, str | None]]:
