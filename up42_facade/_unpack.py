@@ -113,6 +113,9 @@ class Staging:
         self.root = self.path / "root"
         self.root.mkdir()
         self._files: dict[PurePosixPath, None] = {}
+        # Folders made in the staging root so far: each is made once, not once per member
+        # (a mkdir that finds its folder costs as much as one that makes it).
+        self._folders: set[PurePosixPath] = {PurePosixPath()}
 
     def __enter__(self) -> Staging:
         return self
@@ -134,11 +137,15 @@ class Staging:
         shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir()
         self._files.clear()
+        self._folders = {PurePosixPath()}
         self.budget.reset()
 
     def _make_dir(self, name: str, rel: PurePosixPath) -> None:
+        if rel in self._folders:
+            return
         try:
             (self.root / rel).mkdir(parents=True, exist_ok=True)
+            self._folders.update((rel, *rel.parents))
         except OSError as exc:
             raise DownloadError(
                 f"could not create folder for archive member {name!r}: {exc}"
@@ -148,7 +155,9 @@ class Staging:
         """Copy exactly ``size`` bytes of ``source`` to ``rel`` in the staging root."""
         dest = self.root / rel
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            if rel.parent not in self._folders:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                self._folders.update((rel.parent, *rel.parent.parents))
             fd = os.open(dest, _O_FLAGS, 0o644)
         except OSError as exc:
             raise DownloadError(f"could not write archive member {name!r}: {exc}") from exc
