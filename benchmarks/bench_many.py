@@ -144,10 +144,8 @@ def _track_row(runs: int, jobs: int, run_seconds: float) -> dict[str, Any]:
     speed = 1.0
     with Sandbox(speed=speed, rate_limit=RATE, page_size=PAGE_SIZE) as sandbox:
         for _ in range(runs):
-            ids = [
+            for _ in range(jobs):
                 sandbox.create_job("succeeds", tasks=1, features=1, duration=run_seconds)
-                for _ in range(jobs)
-            ]
             ends_at = time.time() + (2.0 + run_seconds) / speed
             sandbox.requests.clear()
             before = sandbox.rate_limited
@@ -170,7 +168,6 @@ def _track_row(runs: int, jobs: int, run_seconds: float) -> dict[str, Any]:
             refused += sandbox.rate_limited - before
             rss = max(rss, peak)
             sandbox.set_rate_limit(RATE)
-            del ids
     ours, lower = statistics.median(seconds), statistics.median(lowers)
     return {
         "what": f"{jobs} jobs tracked to the end at {RATE:.0f} requests/s "

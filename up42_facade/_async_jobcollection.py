@@ -21,11 +21,13 @@ from ._collection_base import CollectionBase, merge_downloads, timed_out
 from ._collection_rules import (
     DEFAULT_DOWNLOAD_CONCURRENCY,
     DEFAULT_MAX_CONCURRENCY,
+    ListingRound,
     PollPlan,
     final_status,
+    first_failure,
 )
 from ._job_rules import print_logs
-from ._status import TERMINAL_STATUSES, JobStatus, ended_badly
+from ._status import TERMINAL_STATUSES, JobStatus
 from ._viz import VizMixin
 
 if TYPE_CHECKING:
@@ -206,10 +208,9 @@ class AsyncJobCollection(CollectionBase[AsyncJob], VizMixin):
             await self.auth.sleep(poll_interval)
         final = {job.job_id: str(JobStatus.parse(statuses[job.job_id])) for job in self.jobs}
         if raise_on_failure:
-            for job_id, status in final.items():
-                error = ended_badly(job_id, status)
-                if error is not None:
-                    raise error
+            failure = first_failure(final)
+            if failure is not None:
+                raise failure
         return final
 
     async def _poll(
@@ -218,23 +219,12 @@ class AsyncJobCollection(CollectionBase[AsyncJob], VizMixin):
         statuses: dict[str, str] = {}
         missing = pending
         if plan.use_listing(len(pending)):
-            wanted = {job.job_id for job in pending}
-            seen: dict[str, dict[str, Any]] = {}
-
-            def keep(info: dict[str, Any]) -> bool:
-                if info.get("id") in wanted:
-                    seen[str(info["id"])] = info
-                return False
-
+            found = ListingRound(job.job_id for job in pending)
             _, plan.pages = await alist_jobs(
-                self.auth,
-                sort="createdAt,desc",
-                keep=keep,
-                limit=None,
-                until=lambda: len(seen) == len(wanted),
+                self.auth, sort="createdAt,desc", keep=found.keep, limit=None, until=found.complete
             )
-            statuses = {job_id: str(info["status"]) for job_id, info in seen.items()}
-            missing = [job for job in pending if job.job_id not in seen]
+            statuses = found.statuses()
+            missing = [job for job in pending if job.job_id not in found.seen]
         if missing:
             statuses.update(await self._each(lambda job: job.status(), max_concurrency, missing))
         return statuses

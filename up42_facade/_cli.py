@@ -24,6 +24,7 @@ from ._cli_common import (
     BaseUrl,
     Config,
     JobId,
+    LiveLine,
     MaxAttempts,
     Output,
     Timeout,
@@ -120,28 +121,15 @@ def track(
 
     def body() -> None:
         job = _open_job(job_id, config, base_url)
-        start = time.monotonic()
-        live = err.status("starting", spinner="dots") if err.is_terminal and not as_json else None
-
-        def show(current: str) -> None:
-            line = f"{current}  ({time.monotonic() - start:.0f} s)"
-            if live is not None:
-                live.update(line)
-
-        if live is not None:
-            live.start()
-        try:
+        with LiveLine(shows_progress(as_json)) as live:
             final = job.track_status(
                 report_time=float("inf"),
                 poll_interval=poll_interval,
                 timeout=timeout,
-                callback=show,
+                callback=live.show,
                 print_logs=not as_json,  # stdout holds only the JSON document
             )
-        finally:
-            if live is not None:
-                live.stop()
-        elapsed = time.monotonic() - start
+        elapsed = time.monotonic() - live.started
         if as_json:
             print_json({"job_id": job_id, "status": final, "elapsed_s": round(elapsed, 2)})
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ __all__ = [
     "BaseUrl",
     "Config",
     "JobId",
+    "LiveLine",
     "MaxAttempts",
     "Output",
     "Timeout",
@@ -158,3 +160,24 @@ def report_files(files: list[str], as_json: bool) -> None:
 def shows_progress(as_json: bool) -> bool:
     """A progress bar on a terminal, never with --json (stdout holds only the document)."""
     return not as_json and err.is_terminal
+
+
+class LiveLine:
+    """One line on stderr that a terminal redraws in place (nothing when not a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._status = err.status("starting", spinner="dots") if enabled else None
+        self.started = time.monotonic()
+
+    def show(self, text: str) -> None:
+        if self._status is not None:
+            self._status.update(f"{text}  ({time.monotonic() - self.started:.0f} s)")
+
+    def __enter__(self) -> LiveLine:
+        if self._status is not None:
+            self._status.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.stop()

@@ -19,8 +19,8 @@ from ._cli_common import (
     AsJson,
     BaseUrl,
     Config,
+    LiveLine,
     command,
-    err,
     fail,
     out,
     print_json,
@@ -59,27 +59,6 @@ def _collection(session: Up42, job_ids: list[str]) -> JobCollection:
     for job_id in job_ids:
         check_uuid(job_id, "job_id")  # before any request
     return session.initialize_jobcollection(job_ids)
-
-
-class _LiveLine:
-    """One line on stderr that a terminal redraws in place (nothing when not a terminal)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._status = err.status("starting", spinner="dots") if enabled else None
-        self.started = time.monotonic()
-
-    def show(self, text: str) -> None:
-        if self._status is not None:
-            self._status.update(f"{text}  ({time.monotonic() - self.started:.0f} s)")
-
-    def __enter__(self) -> _LiveLine:
-        if self._status is not None:
-            self._status.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._status is not None:
-            self._status.stop()
 
 
 @jobs_app.command("list")
@@ -148,7 +127,7 @@ def track(
             out.print("no jobs to track")
             return
         jobs = _collection(session, list(dict.fromkeys(ids)))
-        with _LiveLine(shows_progress(as_json)) as live:
+        with LiveLine(shows_progress(as_json)) as live:
             final = jobs.track_status(
                 poll_interval=poll_interval,
                 timeout=timeout,
@@ -189,7 +168,7 @@ def download(
         if not job_ids:
             fail(2, "name the jobs to download")
         jobs = _collection(_session(config, base_url, max_rate), list(dict.fromkeys(job_ids)))
-        with _LiveLine(shows_progress(as_json)) as live:
+        with LiveLine(shows_progress(as_json)) as live:
             done: list[str] = []
 
             def finished(job_id: str, files: list[str]) -> None:

@@ -19,15 +19,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
-from ._status import CANCELLED_STATUSES, FAILED_STATUSES, TERMINAL_STATUSES, JobStatus
+from ._errors import JobError
+from ._status import (
+    CANCELLED_STATUSES,
+    FAILED_STATUSES,
+    TERMINAL_STATUSES,
+    JobStatus,
+    ended_badly,
+)
 
 __all__ = [
     "DEFAULT_DOWNLOAD_CONCURRENCY",
     "DEFAULT_MAX_CONCURRENCY",
     "SORT_FIELDS",
+    "ListingRound",
     "PollPlan",
     "Summary",
     "final_status",
+    "first_failure",
     "job_modes",
     "merged_results",
     "sort_parameter",
@@ -39,7 +48,8 @@ SORT_FIELDS = ("createdAt", "name", "id", "mode", "status", "startedAt", "finish
 DEFAULT_MAX_CONCURRENCY = 16
 #: Jobs downloaded side by side: downloads spend CPU (unpacking, hashing, files) where status
 #: calls wait. 50 small jobs at 30 ms of API latency took 0.80-0.84 s with 8, 0.87-0.93 s
-#: with 16 and 0.87-1.01 s with 24 or 32 (two runs each, 2 cores).
+#: with 16 and 0.87-1.01 s with 24 or 32 (two runs each, 2 cores); a second, noisier set
+#: gave 0.79-0.99 s with 8, 0.89-1.02 s with 4 and 0.99-1.17 s with 12.
 DEFAULT_DOWNLOAD_CONCURRENCY = 8
 #: A guess of the listing's page count before any listing was read: the real API's page
 #: size is its own; 20 is the sandbox's.
@@ -95,6 +105,36 @@ def final_status(info: Mapping[str, Any]) -> str | None:
 def data_json_of(paths: Sequence[str]) -> str | None:
     """The ``data.json`` among a job's downloaded files, or None."""
     return next((path for path in paths if PurePosixPath(path).name == "data.json"), None)
+
+
+class ListingRound:
+    """One round of reading statuses from the listing: the jobs it looks for and their info
+    as found; ``keep`` is the listing's filter (it keeps nothing, it notes what it sees)."""
+
+    def __init__(self, wanted: Iterable[str]) -> None:
+        self.wanted = set(wanted)
+        self.seen: dict[str, dict[str, Any]] = {}
+
+    def keep(self, info: dict[str, Any]) -> bool:
+        if info.get("id") in self.wanted:
+            self.seen[str(info["id"])] = info
+        return False
+
+    def complete(self) -> bool:
+        """Whether every wanted job was seen (the listing may stop paging)."""
+        return len(self.seen) == len(self.wanted)
+
+    def statuses(self) -> dict[str, str]:
+        return {job_id: str(info["status"]) for job_id, info in self.seen.items()}
+
+
+def first_failure(statuses: Mapping[str, str]) -> JobError | None:
+    """The error of the first job that ended badly (``track_status(raise_on_failure=True)``)."""
+    for job_id, status in statuses.items():
+        error = ended_badly(job_id, status)
+        if error is not None:
+            return error
+    return None
 
 
 @dataclasses.dataclass

@@ -2,8 +2,9 @@
 deflate members, with Python's zlib where isal is not installed. The output is the same bytes
 either way (the tests compare them); only the speed differs.
 
-Measured here on a 256 MiB gzip stream of incompressible data, the inflate alone: isal
-1.12 s, zlib 1.86 s. tarfile and zipfile call zlib themselves and have no hook for another
+Measured here with ``unpack_archive`` (median of 3): a 54 MiB tgz of 96 MiB of compressible
+data 0.62 s with isal against 0.85 s with zlib; incompressible data (stored deflate blocks)
+0.38 s against 0.40 s. tarfile and zipfile call zlib themselves and have no hook for another
 inflater, so this module hands them the inflated stream instead: a gzip stream is inflated
 by ``isal.igzip`` before tarfile reads it as a plain tar, and a zip's deflate member is read
 from its local header and inflated here, its CRC-32 checked at the end as zipfile would.

@@ -17,14 +17,15 @@ from ._collection_base import CollectionBase, merge_downloads, timed_out
 from ._collection_rules import (
     DEFAULT_DOWNLOAD_CONCURRENCY,
     DEFAULT_MAX_CONCURRENCY,
+    ListingRound,
     PollPlan,
     final_status,
+    first_failure,
 )
-from ._errors import JobError
 from ._job import Job
 from ._job_rules import print_logs
 from ._session import Session
-from ._status import TERMINAL_STATUSES, JobStatus, ended_badly
+from ._status import TERMINAL_STATUSES, JobStatus
 from ._viz import VizMixin
 
 if TYPE_CHECKING:
@@ -91,14 +92,21 @@ class JobCollection(CollectionBase[Job], VizMixin):
 
     # -- fanning out -----------------------------------------------------------------
 
-    def _each(self, work: Callable[[Job], Any], max_concurrency: int | None) -> dict[str, Any]:
-        """``{job_id: work(job)}`` for every job, at most ``max_concurrency`` at once."""
-        if not self.jobs:
+    def _each(
+        self,
+        work: Callable[[Job], Any],
+        max_concurrency: int | None,
+        jobs: list[Job] | None = None,
+    ) -> dict[str, Any]:
+        """``{job_id: work(job)}`` for every job (or ``jobs``), at most ``max_concurrency`` at
+        once."""
+        chosen = self.jobs if jobs is None else jobs
+        if not chosen:
             return {}
-        workers = max(1, min(max_concurrency or DEFAULT_MAX_CONCURRENCY, len(self.jobs)))
+        workers = max(1, min(max_concurrency or DEFAULT_MAX_CONCURRENCY, len(chosen)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            answers = list(pool.map(work, self.jobs))
-        return {job.job_id: answer for job, answer in zip(self.jobs, answers, strict=True)}
+            answers = list(pool.map(work, chosen))
+        return {job.job_id: answer for job, answer in zip(chosen, answers, strict=True)}
 
     def apply(
         self,
@@ -239,7 +247,7 @@ class JobCollection(CollectionBase[Job], VizMixin):
             sleep(poll_interval)
         final = {job.job_id: str(JobStatus.parse(statuses[job.job_id])) for job in self.jobs}
         if raise_on_failure:
-            failure = _first_failure(final)
+            failure = first_failure(final)
             if failure is not None:
                 raise failure
         return final
@@ -247,39 +255,20 @@ class JobCollection(CollectionBase[Job], VizMixin):
     def _poll(
         self, pending: list[Job], plan: PollPlan, max_concurrency: int | None
     ) -> dict[str, str]:
+        statuses: dict[str, str] = {}
+        missing = pending
         if plan.use_listing(len(pending)):
-            wanted = {job.job_id for job in pending}
-            seen: dict[str, dict[str, Any]] = {}
-
-            def keep(info: dict[str, Any]) -> bool:
-                if info.get("id") in wanted:
-                    seen[str(info["id"])] = info
-                return False
-
+            found = ListingRound(job.job_id for job in pending)
             _, plan.pages = list_jobs(
-                self.auth,
-                sort="createdAt,desc",
-                keep=keep,
-                limit=None,
-                until=lambda: len(seen) == len(wanted),
+                self.auth, sort="createdAt,desc", keep=found.keep, limit=None, until=found.complete
             )
             for job in pending:
-                if job.job_id in seen:
-                    job._info = seen[job.job_id]
-            missing = [job for job in pending if job.job_id not in seen]
-            statuses = {job_id: str(info["status"]) for job_id, info in seen.items()}
-        else:
-            missing, statuses = pending, {}
+                if job.job_id in found.seen:
+                    job._info = found.seen[job.job_id]
+            statuses = found.statuses()
+            missing = [job for job in pending if job.job_id not in found.seen]
         if missing:
-            workers = max(1, min(max_concurrency or DEFAULT_MAX_CONCURRENCY, len(missing)))
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                statuses.update(
-                    zip(
-                        (job.job_id for job in missing),
-                        pool.map(lambda j: j.status, missing),
-                        strict=True,
-                    )
-                )
+            statuses.update(self._each(lambda job: job.status, max_concurrency, missing))
         return statuses
 
     def get_logs(
@@ -297,11 +286,3 @@ class JobCollection(CollectionBase[Job], VizMixin):
                     job.job_id, [{"id": task_id} for task_id in logs[job.job_id]], logs[job.job_id]
                 )
         return logs if as_return else None
-
-
-def _first_failure(statuses: dict[str, str]) -> JobError | None:
-    for job_id, status in statuses.items():
-        error = ended_badly(job_id, status)
-        if error is not None:
-            return error
-    return None

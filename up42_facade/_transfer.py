@@ -133,7 +133,8 @@ class Transfer:
         self.offset = 0
         self._digests = Digests(threaded=threaded_hash)
         # Buffers are made when first needed: a small object needs one, not the whole pool
-        # (zeroing 4 MiB per download is most of a small download's CPU).
+        # (zeroing 4 MiB per download was about a third of a small download's CPU: 50
+        # downloads of 37 KiB archives took 1.25-1.44 s of CPU before, 0.80-0.97 s after).
         self._pool: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
         self._buffers_left = POOL_BUFFERS if threaded_hash else 1
         self._cancel = settings.cancel
