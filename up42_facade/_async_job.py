@@ -117,6 +117,8 @@ class _AsyncOutputs(OutputsPlace, VizMixin):
         max_attempts: int | None = None,
         max_members: int = DEFAULT_MAX_MEMBERS,
         max_total_size: int = DEFAULT_MAX_TOTAL_SIZE,
+        max_connections: int | None = None,
+        resume: bool = True,
     ) -> list[str]:
         """Download the results archive and unpack it, as ``Job.download_results`` does.
 
@@ -138,6 +140,8 @@ class _AsyncOutputs(OutputsPlace, VizMixin):
             max_attempts=max_attempts,
             max_members=max_members,
             max_total_size=max_total_size,
+            max_connections=max_connections,
+            resume=resume,
         )
         directory = Path(output_directory) if output_directory else self._default_directory()
         LOGGER.info("Downloading results of job %s to %s", self.job_id, directory)

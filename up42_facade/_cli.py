@@ -36,6 +36,7 @@ from ._cli_common import (
     shows_progress,
 )
 from ._cli_jobs import jobs_app
+from ._options import DEFAULT_MAX_CONNECTIONS, MAX_CONNECTIONS_LIMIT
 
 if TYPE_CHECKING:
     from ._job import Job
@@ -178,6 +179,22 @@ def download(
         int,
         typer.Option(help="Refuse archives that unpack to more bytes than this.", min=0),
     ] = DEFAULT_MAX_TOTAL_SIZE,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            help="Ranged connections a large archive is fetched over at once "
+            f"(default {DEFAULT_MAX_CONNECTIONS}; 1: one stream).",
+            min=1,
+            max=MAX_CONNECTIONS_LIMIT,
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Continue an interrupted download from the bytes it left in the folder "
+            "(--no-resume: start afresh, keep nothing after a failure).",
+        ),
+    ] = True,
 ) -> None:
     """Download (and unpack) the job's results, verified, with a progress bar."""
 
@@ -192,6 +209,8 @@ def download(
             max_attempts=max_attempts,
             max_members=max_members,
             max_total_size=max_total_size,
+            max_connections=max_connections,
+            resume=resume,
         )
         report_files(files, as_json)
 

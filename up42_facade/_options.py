@@ -8,12 +8,23 @@ from typing import Literal
 from ._archive_rules import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_TOTAL_SIZE
 from ._errors import ConfigurationError
 
-__all__ = ["DEFAULT_INTEGRITY", "INTEGRITY_MODES", "DownloadOptions", "IntegrityMode"]
+__all__ = [
+    "DEFAULT_INTEGRITY",
+    "DEFAULT_MAX_CONNECTIONS",
+    "INTEGRITY_MODES",
+    "MAX_CONNECTIONS_LIMIT",
+    "DownloadOptions",
+    "IntegrityMode",
+]
 
 IntegrityMode = Literal["auto", "all", "size"]
 """What a download is checked against (see ``_integrity``)."""
 INTEGRITY_MODES: tuple[IntegrityMode, ...] = ("auto", "all", "size")
 DEFAULT_INTEGRITY: IntegrityMode = "auto"
+#: Connections a large download uses at once (see ``_slices``; measured in docs/benchmarks.md).
+DEFAULT_MAX_CONNECTIONS = 8
+#: More connections than this to one object only burden storage.
+MAX_CONNECTIONS_LIMIT = 32
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +40,10 @@ class DownloadOptions:
             up; None takes the session's ``RetryPolicy.max_attempts``.
         max_members: Refuse archives with more members than this.
         max_total_size: Refuse archives that unpack to more bytes than this.
+        max_connections: Ranged connections a large object is fetched over at once (1: a
+            single stream); None takes ``DEFAULT_MAX_CONNECTIONS``.
+        resume: Keep an interrupted download's bytes on disk and continue from them on the
+            next call into the same folder (see ``_journal``).
 
     Raises:
         ConfigurationError: A value is out of range.
@@ -39,6 +54,8 @@ class DownloadOptions:
     max_attempts: int | None = None
     max_members: int = DEFAULT_MAX_MEMBERS
     max_total_size: int = DEFAULT_MAX_TOTAL_SIZE
+    max_connections: int | None = None
+    resume: bool = True
 
     def __post_init__(self) -> None:
         if self.integrity not in INTEGRITY_MODES:
@@ -55,3 +72,16 @@ class DownloadOptions:
             raise ConfigurationError(f"max_members must be >= 1, not {self.max_members!r}")
         if self.max_total_size < 0:
             raise ConfigurationError(f"max_total_size must be >= 0, not {self.max_total_size!r}")
+        connections = self.max_connections
+        if connections is not None and not (
+            isinstance(connections, int) and 1 <= connections <= MAX_CONNECTIONS_LIMIT
+        ):
+            raise ConfigurationError(
+                f"max_connections must be a whole number from 1 to {MAX_CONNECTIONS_LIMIT}, "
+                f"not {connections!r}"
+            )
+
+    @property
+    def connections(self) -> int:
+        """The connections a large object is fetched over."""
+        return self.max_connections or DEFAULT_MAX_CONNECTIONS

@@ -74,6 +74,8 @@ class Outputs(OutputsPlace, VizMixin):
         max_attempts: int | None = None,
         max_members: int = DEFAULT_MAX_MEMBERS,
         max_total_size: int = DEFAULT_MAX_TOTAL_SIZE,
+        max_connections: int | None = None,
+        resume: bool = True,
     ) -> list[str]:
         """Download the results archive and unpack it (verified, resumable, safe).
 
@@ -93,6 +95,13 @@ class Outputs(OutputsPlace, VizMixin):
                 (default: the session's ``RetryPolicy.max_attempts``).
             max_members: Refuse archives with more members than this.
             max_total_size: Refuse archives that unpack to more bytes than this.
+            max_connections: Ranged connections a large archive is fetched over at once
+                (default 8; 1 fetches it as one stream). Small archives, and storage that
+                ignores ``Range``, use one.
+            resume: Keep the bytes of an interrupted download in the folder (a hidden
+                ``.up42-download.part`` and its ``.json`` sidecar) and continue from them on
+                the next call, when the archive has not changed. False starts afresh and
+                leaves nothing behind after a failure.
 
         Returns:
             The paths of the regular files written; also kept in ``results``.
@@ -111,6 +120,8 @@ class Outputs(OutputsPlace, VizMixin):
             max_attempts=max_attempts,
             max_members=max_members,
             max_total_size=max_total_size,
+            max_connections=max_connections,
+            resume=resume,
         )
         directory = Path(output_directory) if output_directory else self._default_directory()
         LOGGER.info("Downloading results of job %s to %s", self.job_id, directory)
