@@ -31,8 +31,10 @@ __all__ = ["run"]
 ROOT = Path(__file__).resolve().parent.parent
 #: The issue's figure: a 256 MiB archive.
 DEFAULT_SIZE_MB = 256
-#: The issue's goals for both rows.
-GOAL = "time ratio <= 1.25, RSS < 150 MB"
+#: The goals of each row: the benchmarks issue's time for the download, issue #17's for
+#: download and unpack, and issue #17's peak RSS for both.
+GOAL_DOWNLOAD = "time ratio <= 1.25, RSS < 200 MB"
+GOAL_UNPACK = "time ratio <= 0.5, RSS < 200 MB"
 PIPELINE = 'set -o pipefail; curl -sSf "$0" | tar xz -C "$1"'
 
 
@@ -110,7 +112,7 @@ def _side_by_side(
 
 
 def _row(
-    what: str, baseline_name: str, measured: tuple[Measurement, Measurement, float]
+    what: str, baseline_name: str, measured: tuple[Measurement, Measurement, float], goal: str
 ) -> dict[str, Any]:
     baseline, ours, process_s = measured
     return {
@@ -120,7 +122,7 @@ def _row(
         "ours_s": ours.seconds,
         "ratio": ours.seconds / baseline.seconds,
         "ratio_kind": "time ratio",
-        "goal": GOAL,
+        "goal": goal,
         "baseline_rss_mb": baseline.rss_mb,
         "ours_rss_mb": ours.rss_mb,
         "baseline_runs_s": baseline.runs,
@@ -174,7 +176,7 @@ def run(
             runs,
             env,
         )
-        rows.append(_row(f"download of a {label}", "curl -o FILE", measured))
+        rows.append(_row(f"download of a {label}", "curl -o FILE", measured, GOAL_DOWNLOAD))
         measured = _side_by_side(
             ["bash", "-c", PIPELINE, url, str(theirs)],
             python_child("benchmarks.bench_download", "unpack", url, str(mine), integrity),
@@ -182,7 +184,9 @@ def run(
             runs,
             env,
         )
-        rows.append(_row(f"download and unpack of a {label}", "curl | tar xz", measured))
+        rows.append(
+            _row(f"download and unpack of a {label}", "curl | tar xz", measured, GOAL_UNPACK)
+        )
     return rows
 
 

@@ -33,5 +33,5 @@ def test_the_harness_prints_one_table_with_every_benchmark() -> None:
     )  # fmt: skip
     assert finished.returncode == 0, finished.stderr[-3000:]
     table = finished.stdout
-    for part in ("download", "get_logs", "job.info", "GeoDataFrame", "import"):
+    for part in ("download", "aria2c", "resume", "get_logs", "job.info", "GeoDataFrame", "import"):
         assert part in table, part
