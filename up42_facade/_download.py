@@ -1,14 +1,22 @@
 """Results downloads: a verified, resumable transfer into a part file, unpacked as it grows.
 
-``download_results`` streams the archive into a part file inside a staging folder in the
-target and, for tar archives, unpacks it on a second thread while it downloads (like
-``curl | tar xz``), so unpacking costs little extra time. Nothing counts until the
-download verified and the whole archive passed the safety checks; then the files move
-into place together. On any failure (or Ctrl-C) nothing is left behind, not even the
-folders the call created.
+``download_results`` fetches the archive into a part file in the target (over several
+connections when it is large, see ``_slices``) and, for tar archives, unpacks it into a
+staging folder on a second thread while it downloads, following the part file's contiguous
+prefix (like ``curl | tar xz``), so unpacking costs little extra time. Nothing counts until
+the download verified and the whole archive passed the safety checks; then the files move
+into place together.
 
-The parts: ``_transfer`` (requests, resumes, retries), ``_storage`` (connections),
-``_integrity`` (hashes), ``_partfile`` (the growing file), ``_unpack`` (safe unpacking).
+On a failure (or Ctrl-C) nothing unpacked is left behind, nor the folders the call created,
+with one exception on purpose: with ``resume`` (the default) the bytes downloaded so far
+stay in the hidden ``.up42-download.part`` and its ``.json`` journal, so the next download
+into the same folder fetches only what is missing (see ``_journal``); both go once it
+succeeds. A download whose bytes did not verify, or whose archive was refused as unsafe,
+keeps nothing.
+
+The parts: ``_slices`` (one stream or slices), ``_transfer`` (requests, resumes, retries),
+``_storage`` (connections), ``_integrity`` (hashes), ``_partfile`` (the growing file),
+``_journal`` (what a resume needs), ``_unpack`` (safe unpacking).
 
 Example:
     >>> files = download_results(job._download_url, Path("project_x/job_y"))  # doctest: +SKIP
@@ -18,21 +26,28 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import unquote, urlsplit
 
 from ._archive_rules import HEAD_SIZE, is_zip
-from ._errors import DownloadError, UnsafeArchiveError
+from ._errors import DownloadError, IntegrityError, UnsafeArchiveError
 from ._files import folders_made_for, make_folder
+from ._integrity import RemoteObject
+from ._journal import PART_NAME, Journal
 from ._options import DownloadOptions
 from ._partfile import FollowReader, PartFile, Superseded
 from ._paths import FALLBACK_NAME, safe_filename
 from ._progress import ProgressCallback, progress_reporter
-from ._transfer import Restart, Transfer, TransferSettings
+from ._redact import redact_url
+from ._slices import PartFetch, disk_full
+from ._transfer import SignedUrl, TransferSettings
 from ._unpack import Staging
 
 __all__ = ["download_file", "download_results"]
@@ -52,11 +67,13 @@ def download_results(
 ) -> list[str]:
     """Download a results archive from its signed URL and (by default) unpack it.
 
-    The download streams in 1 MiB chunks into a temporary file inside
-    ``output_directory``, resumes after dropped connections, asks once for a fresh URL when
-    storage refuses the signed one, and verifies Content-Length and ``x-goog-hash``. The
-    archive's files (with a leading ``output/`` dropped) replace same-named entries in
-    ``output_directory`` only when everything passed; otherwise nothing is left behind.
+    The download goes into a hidden part file inside ``output_directory`` (a large archive
+    over ``max_connections`` ranged connections), resumes after dropped connections, asks
+    once for a fresh URL when storage refuses the signed one, and verifies Content-Length
+    and ``x-goog-hash``. The archive's files (with a leading ``output/`` dropped) replace
+    same-named entries in ``output_directory`` only when everything passed; otherwise
+    nothing unpacked is left behind, and (with ``resume``) the bytes downloaded so far wait
+    in the part file for the next call.
 
     Args:
         get_url: Asks the API for a (fresh) signed URL; called once at the start and again
@@ -94,22 +111,33 @@ def download_results(
                 show_progress=show_progress,
             )
             return [str(path)]
+        urls = SignedUrl(get_url)
         with (
             Staging(
                 target, max_members=options.max_members, max_total_size=options.max_total_size
             ) as staging,
-            Transfer(get_url, settings=settings, options=options) as transfer,
-            PartFile(staging.path) as part,
+            _part_file(target, urls, options) as (part, journal),
             _BackgroundUnpacker(part, staging) as unpacker,
             progress_reporter(progress, show_progress, "results") as report,
         ):
-            copy_to_part(
-                transfer, part, report, on_restart=unpacker.restart, after_chunk=unpacker.check
+            fetch = PartFetch(
+                urls,
+                part,
+                settings=settings,
+                options=options,
+                journal=journal,
+                report=report,
+                on_restart=unpacker.restart,
+                after_chunk=unpacker.check,
             )
-            unpacker.finish()
+            with _kept_on_failure(fetch, part, unpacked=lambda: staging.budget.total):
+                fetch.run()
+                unpacker.finish()
             part.discard()
+            if journal is not None:
+                journal.remove()
             files = staging.commit()
-    LOGGER.debug("downloaded and unpacked %s: %d files", transfer.where, len(files))
+    LOGGER.debug("downloaded and unpacked %s: %d files", fetch.where, len(files))
     return [str(path) for path in files]
 
 
@@ -144,71 +172,99 @@ def download_file(
             fresh download.
     """
     directory = Path(directory)
+    options = options or DownloadOptions()
     make_folder(directory)
+    urls = SignedUrl(get_url)
     with (
-        Transfer(
-            get_url, settings=settings or TransferSettings(), options=options or DownloadOptions()
-        ) as transfer,
-        PartFile(directory) as part,
+        _part_file(directory, urls, options) as (part, journal),
         progress_reporter(progress, show_progress, "results") as report,
     ):
-        copy_to_part(transfer, part, report)
-        final = directory / archive_name(transfer)
+        fetch = PartFetch(
+            urls,
+            part,
+            settings=settings or TransferSettings(),
+            options=options,
+            journal=journal,
+            report=report,
+        )
+        with _kept_on_failure(fetch, part):
+            known = fetch.run()
+        final = directory / archive_name(known, urls.url)
         try:
             part.path.replace(final)
         except OSError as exc:
             raise DownloadError(f"could not move the archive to {final}: {exc}") from exc
-    LOGGER.debug("downloaded %s to %s", transfer.where, final)
+        if journal is not None:
+            journal.remove()
+    LOGGER.debug("downloaded %s to %s", fetch.where, final)
     return final
 
 
-def archive_name(transfer: Transfer) -> str:
+def archive_name(known: RemoteObject, url: str) -> str:
     """The name the server gives the archive: Content-Disposition, else the URL path."""
-    return safe_filename(transfer.object.filename) or transfer.url_filename or FALLBACK_NAME
+    return safe_filename(known.filename) or url_filename(url) or FALLBACK_NAME
 
 
-def copy_to_part(
-    transfer: Transfer,
-    part: PartFile,
-    report: ProgressCallback,
-    *,
-    on_restart: Callable[[], None] | None = None,
-    after_chunk: Callable[[], None] | None = None,
-) -> None:
-    """Write the whole verified object into ``part``, starting over when told to.
+def url_filename(url: str) -> str | None:
+    """The last component of the URL path, if any."""
+    return safe_filename(unquote(urlsplit(url).path))
+
+
+@contextlib.contextmanager
+def _part_file(
+    folder: Path, urls: SignedUrl, options: DownloadOptions
+) -> Iterator[tuple[PartFile, Journal | None]]:
+    """The part file to download into, and its journal when the download can resume: the
+    named ``.up42-download.part`` (locked) with ``resume``, else a temporary one."""
+    try:
+        if not options.resume:
+            part = PartFile(folder)
+            journal = None
+        else:
+            part = PartFile(path=folder / PART_NAME)
+            journal = Journal(part.path, redact_url(urls.url))
+    except OSError as exc:
+        raise DownloadError(f"cannot write into the download folder {folder}: {exc}") from exc
+    with part:
+        yield part, journal
+
+
+@contextlib.contextmanager
+def _kept_on_failure(
+    fetch: PartFetch, part: PartFile, *, unpacked: Callable[[], int] | None = None
+) -> Iterator[None]:
+    """On a failure, keep the part file for a resume (unless its bytes are bad or refused),
+    and say what space unpacking needs when the disk filled up while unpacking.
 
     Args:
-        transfer: The transfer to drain.
-        part: The file to write.
-        report: Progress callback.
-        on_restart: Called after the part file was emptied for a new start.
-        after_chunk: Called after each chunk (may raise to stop the download).
-
-    Raises:
-        DownloadError: See ``Transfer.next_chunk``.
-        IntegrityError: See ``Transfer.next_chunk``.
+        fetch: The download.
+        part: Its part file.
+        unpacked: The bytes the unpacking had reserved when it failed (a lower bound of what
+            the whole archive needs).
     """
-    while True:
-        try:
-            chunk = transfer.next_chunk()
-        except Restart:
-            part.reset()
-            report(0, transfer.object.size)
-            if on_restart is not None:
-                on_restart()
-            continue
-        if chunk is None:
-            break
-        try:
-            part.write(chunk)
-        except OSError as exc:
-            raise DownloadError(
-                f"could not write the download to {part.path.parent}: {exc}"
-            ) from exc
-        report(transfer.offset, transfer.object.size)
-        if after_chunk is not None:
-            after_chunk()
-    part.finish()
+    try:
+        yield
+    except (IntegrityError, UnsafeArchiveError):
+        fetch.keep(worth_it=False)
+        raise
+    except DownloadError as exc:
+        full = is_disk_full(exc)
+        # A complete download whose archive is damaged would only fail again.
+        kept = fetch.keep(worth_it=full or not fetch.completed)
+        if unpacked is not None and full:
+            raise disk_full(
+                part.path.parent, unpacked(), kept=kept, doing="unpacking the results"
+            ) from None
+        raise
+    except BaseException:
+        fetch.keep()
+        raise
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a full disk or an exceeded quota."""
+    cause = exc.__cause__ if isinstance(exc, DownloadError) else exc
+    return isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 class _BackgroundUnpacker:
@@ -276,13 +332,16 @@ class _BackgroundUnpacker:
         self._start()
 
     def check(self) -> None:
-        """Stop the download at once when the archive was refused (no need to fetch the rest).
+        """Stop the download at once when the archive was refused, or the disk is full (no
+        need to fetch the rest).
 
         Raises:
             UnsafeArchiveError: The archive has a member that must not be unpacked.
+            DownloadError: The disk filled up while unpacking.
         """
-        if isinstance(self._error, UnsafeArchiveError):
-            raise self._error
+        error = self._error
+        if isinstance(error, UnsafeArchiveError) or (error is not None and is_disk_full(error)):
+            raise error
 
     def finish(self) -> None:
         """Wait for the unpacking to end (the part file is complete and verified).

@@ -11,6 +11,11 @@ A ``Transfer`` hands out the object's bytes in order and hides what it takes to 
   ``_integrity``) before the last chunk is handed out; a mismatch starts over once with a
   fresh URL, then raises ``IntegrityError``.
 
+A transfer can also fetch one slice (a ``span``) of an object whose size and validator are
+known: every request then asks for that range with ``If-Range``, nothing is hashed (the whole
+object is checked in order by whoever assembles the slices, see ``_slices``), and an answer
+of the whole object instead of the range raises ``RangeRefused``.
+
 Messages and logs name the URL as ``scheme://host/path``: the query string holds the
 signature.
 """
@@ -22,6 +27,7 @@ import functools
 import http.client
 import logging
 import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +44,7 @@ from ._redact import describe, redact_url
 from ._retry import Attempts, RetryPolicy, parse_retry_after
 from ._storage import StorageClient, StorageResponse, checked_url
 
-__all__ = ["CHUNK_SIZE", "Restart", "Transfer", "TransferSettings"]
+__all__ = ["CHUNK_SIZE", "RangeRefused", "Restart", "SignedUrl", "Transfer", "TransferSettings"]
 
 LOGGER = logging.getLogger("up42_facade")
 
@@ -61,6 +67,31 @@ TRANSIENT_STATUSES = frozenset({408, 429})
 
 class Restart(Exception):  # noqa: N818 - a signal between this module and its consumers
     """The transfer starts over from byte 0: drop everything received so far."""
+
+
+class RangeRefused(Exception):  # noqa: N818 - a signal to the one who sliced the object
+    """Storage answered a slice's ranged request with the whole object: it ignores ``Range``,
+    or the object changed (its ETag no longer matches ``If-Range``)."""
+
+
+class SignedUrl:
+    """The object's signed URL, shared by all the transfers of one download.
+
+    Args:
+        get_url: Asks the API for a (fresh) signed URL; called at once.
+    """
+
+    def __init__(self, get_url: Callable[[], str]) -> None:
+        self._get_url = get_url
+        self._lock = threading.Lock()
+        self.url = _checked(get_url())
+
+    def fresh(self, stale: str) -> str:
+        """A URL other than ``stale``: asks the API unless another transfer already did."""
+        with self._lock:
+            if self.url == stale:
+                self.url = _checked(self._get_url())
+            return self.url
 
 
 @dataclass(frozen=True)
@@ -95,11 +126,14 @@ class Transfer:
     download did not verify and is fetched afresh), and returns None at the verified end.
 
     Args:
-        get_url: Asks the API for a (fresh) signed URL.
+        get_url: Asks the API for a (fresh) signed URL, or the download's shared one.
         settings: The session's storage transport, retry policy and sleep.
         options: Integrity, timeout and attempts of this download.
         threaded_hash: Hash md5 on a worker thread (for speed; the consumer must be done
             with each chunk before asking for the next one either way).
+        span: Fetch only these bytes of the object (``known`` must give its size and
+            validator); ``next_chunk`` returns None once they all came.
+        known: What is known of the object (a slice's: from the first answer or a journal).
 
     Example:
         >>> with Transfer(get_url, settings=TransferSettings()) as transfer:  # doctest: +SKIP
@@ -109,16 +143,18 @@ class Transfer:
 
     def __init__(
         self,
-        get_url: Callable[[], str],
+        get_url: Callable[[], str] | SignedUrl,
         *,
         settings: TransferSettings,
         options: DownloadOptions,
         threaded_hash: bool = True,
+        span: tuple[int, int] | None = None,
+        known: RemoteObject | None = None,
     ) -> None:
         self._settings = settings
         self._options = options
-        self._get_url = get_url
-        self._url = self._checked(get_url())
+        self._urls = get_url if isinstance(get_url, SignedUrl) else SignedUrl(get_url)
+        self._url = self._urls.url
         self._attempts = Attempts(
             settings.policy, max_attempts=options.max_attempts, clock=settings.clock
         )
@@ -129,8 +165,12 @@ class Transfer:
         self._answer: StorageResponse | None = None
         self._resp_end: int | None = None
         self._done = False
-        self.object = RemoteObject()
-        self.offset = 0
+        self.object = known or RemoteObject()
+        self.offset = span[0] if span else 0
+        #: Where this transfer stops (None: the object's end); a slice checks no hashes.
+        self._end = span[1] if span else None
+        self._slice = span is not None
+        self.accepts_ranges = False
         self._digests = Digests(threaded=threaded_hash)
         # Buffers are made when first needed: a small object needs one, not the whole pool
         # (zeroing 4 MiB per download was about a third of a small download's CPU: 50
@@ -185,9 +225,24 @@ class Transfer:
         """The last component of the URL path, if any."""
         return safe_filename(unquote(urlsplit(self._url).path))
 
-    def _checked(self, url: str) -> str:
-        checked_url(url)
-        return url
+    def open(self) -> RemoteObject:
+        """Send the first request (retrying as the policy says) and read what the answer
+        announces about the object, before any of its bytes.
+
+        Raises:
+            DownloadError: As ``next_chunk``.
+        """
+        while self._answer is None and not self._done:
+            self._cancel.check()
+            self._open()
+        return self.object
+
+    def stop_at(self, end: int) -> None:
+        """Fetch only up to ``end`` (exclusive) and check no hashes: the rest of the object
+        comes as slices, and the whole is checked in order by whoever assembles it."""
+        self._end = end
+        self._slice = True
+        self._digests.start(md5=False, crc32c=False)
 
     # -- the consumer's side -----------------------------------------------------------------
 
@@ -211,8 +266,9 @@ class Transfer:
                 self._open()
                 continue
             buffer = self._buffer()
+            into = buffer if self._end is None else memoryview(buffer)[: self._end - self.offset]
             try:
-                n = self._answer.response.readinto(buffer)
+                n = self._answer.response.readinto(into)
             except (OSError, http.client.HTTPException) as exc:
                 self._pool.put(buffer)
                 self._dropped(exc)
@@ -224,7 +280,8 @@ class Transfer:
             view = memoryview(buffer)[:n]
             self.offset += n
             self._digests.update(view, functools.partial(self._pool.put, buffer))
-            if self.object.size is not None and self.offset >= self.object.size:
+            end = self.object.size if self._end is None else self._end
+            if end is not None and self.offset >= end:
                 # Verify before the last bytes leave: a sink that commits on the last byte
                 # (a bucket upload) must never see a bad download complete.
                 self._close_answer()
@@ -236,7 +293,7 @@ class Transfer:
 
     def _open(self) -> None:
         """Send the next request and set up its body for reading (or fail, or restart)."""
-        resuming = self.offset > 0
+        resuming = self.offset > 0 or self._slice
         known = self.object
         if resuming and known.validator is None and known.md5 is None and known.crc32c is None:
             # Nothing would tell that a resumed body belongs to the same object.
@@ -245,7 +302,8 @@ class Transfer:
         # "identity": the raw stored bytes, which the announced size and hashes describe.
         headers = {"Accept-Encoding": "identity"}
         if resuming:
-            headers["Range"] = f"bytes={self.offset}-"
+            last = "" if self._end is None else str(self._end - 1)
+            headers["Range"] = f"bytes={self.offset}-{last}"
             if known.validator is not None:
                 headers["If-Range"] = known.validator
         started = self._attempt_offset = self.offset
@@ -258,8 +316,12 @@ class Transfer:
             return
         status = answer.status
         LOGGER.debug("-> HTTP %d from %s", status, self.where)
+        if status == 200 and self._slice:
+            answer.close()
+            raise RangeRefused
         if status == 200:
             self._answer = answer
+            self.accepts_ranges = (answer.header("Accept-Ranges") or "").strip() == "bytes"
             self._resp_end = _content_length(answer)
             self.object = RemoteObject.from_headers(answer.response.msg, size=self._resp_end)
             md5, crc32c = wanted_digests(self.object, self._options.integrity)
@@ -270,10 +332,10 @@ class Transfer:
                 raise Restart
             return
         if status == 206 and resuming:
-            problem = _range_problem(answer, started, self.object.size)
+            problem = _range_problem(answer, started, self.object.size, self._end)
             if problem is None:
                 self._answer = answer
-                self._resp_end = self.object.size
+                self._resp_end = self.object.size if self._end is None else self._end
                 return
             answer.close()
             self._start_over(problem)
@@ -302,11 +364,13 @@ class Transfer:
         self._refreshes += 1
         self._attempts.give_back()  # the refused request brought nothing and cost nothing
         LOGGER.debug("storage refused the signed URL (HTTP %d): asking for a fresh one", status)
-        self._url = self._checked(self._get_url())
+        self._url = self._urls.fresh(self._url)
 
     def _start_over(self, why: str) -> None:
         LOGGER.debug("starting %s over: %s", self.where, why)
         self._close_answer()
+        if self._slice:
+            raise RangeRefused(why)
         self.offset = 0
         raise Restart
 
@@ -355,6 +419,9 @@ class Transfer:
 
     def _verify(self) -> None:
         """Check size and hashes; on a mismatch fetch afresh once, then give up."""
+        if self._slice:
+            self._done = True  # its bytes all came (206 answers checked); the whole is checked
+            return
         md5, crc = self._digests.result()
         problems = mismatches(self.object, self.offset, md5, crc)
         if not problems:
@@ -372,7 +439,7 @@ class Transfer:
         self._fresh_downloads += 1
         self._attempts.reset()
         LOGGER.debug("download did not verify (%s): fetching afresh", "; ".join(problems))
-        self._url = self._checked(self._get_url())
+        self._url = self._urls.fresh(self._url)
         self.object = RemoteObject()
         self._start_over("it did not verify")
 
@@ -388,19 +455,30 @@ def _content_length(answer: StorageResponse) -> int | None:
     return length if length >= 0 else None
 
 
-def _range_problem(answer: StorageResponse, offset: int, size: int | None) -> str | None:
-    """Why a 206 answer does not continue the object at ``offset``, or None if it does."""
+def _checked(url: str) -> str:
+    checked_url(url)
+    return url
+
+
+def _range_problem(
+    answer: StorageResponse, offset: int, size: int | None, stop: int | None = None
+) -> str | None:
+    """Why a 206 answer does not continue the object at ``offset`` (up to ``stop``, else its
+    end), or None if it does."""
     value = answer.header("Content-Range") or ""
     unit, _, spec = value.strip().partition(" ")
     span, _, total = spec.partition("/")
     first, _, last = span.partition("-")
     try:
-        start, end = int(first), int(last)
+        start, last_byte = int(first), int(last)
         whole = None if total == "*" else int(total)
     except ValueError:
         return f"an unreadable Content-Range {value!r}"
-    if unit != "bytes" or start != offset or end < start:
+    if unit != "bytes" or start != offset or last_byte < start:
         return f"Content-Range {value!r} does not start at byte {offset}"
-    if size is not None and (whole != size or end != size - 1):
+    if size is not None and whole != size:
         return f"Content-Range {value!r} does not end the {size}-byte object"
+    wanted = size if stop is None else stop
+    if wanted is not None and last_byte != wanted - 1:
+        return f"Content-Range {value!r} does not end at byte {wanted - 1}"
     return None

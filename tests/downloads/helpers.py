@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import tarfile
 import time
 import zipfile
@@ -108,6 +109,23 @@ def assert_untouched(out: Path) -> None:
     """The folder holds what it held before the failed download, and no temporary entry."""
     assert regular_files(out) == EARLIER
     assert leftovers(out.parent) == []
+
+
+#: What a resumable download leaves after a failure: its bytes and their journal.
+RESUMABLE = [".up42-download.part", ".up42-download.part.json"]
+
+
+def assert_resumable(out: Path) -> int:
+    """The folder holds what it held before, plus the part file and journal a resume needs
+    (and nothing else); the bytes the part file holds.
+    """
+    kept = {name: data for name, data in regular_files(out).items() if name not in RESUMABLE}
+    assert kept == EARLIER
+    assert leftovers(out.parent) == [f"{out.name}/{name}" for name in RESUMABLE]
+    journal = json.loads((out / RESUMABLE[1]).read_text())
+    on_disk = sum(last - first for first, last in journal["on_disk"])
+    assert 0 < on_disk <= (out / RESUMABLE[0]).stat().st_size
+    return on_disk
 
 
 def storage_gets(sandbox: Sandbox) -> list[Any]:

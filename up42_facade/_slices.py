@@ -1,0 +1,462 @@
+"""One object into a part file: one stream, or slices over several connections; verified.
+
+Over a real network one TCP connection to cloud storage runs well below the line's speed,
+so a large object (``SLICE_THRESHOLD`` or more, from storage that announces
+``Accept-Ranges: bytes`` and an ETag) is fetched as slices over up to ``max_connections``
+ranged connections at once, each written at its offset into the one part file:
+
+- the first request is a plain GET; its answer says how large the object is and becomes
+  the first slice (it stops at the slice's end), so slicing costs no extra round trip;
+- each slice is a ``Transfer`` of its span: it resumes on its own after a drop, under the
+  session's ``RetryPolicy``, and asks with ``If-Range``, so an object that changed (or
+  storage that ignores ``Range``) answers with all of itself: then the download starts over
+  as one stream;
+- the whole object is checked in order against its size and ``x-goog-hash`` by a hasher
+  that follows the part file's contiguous prefix, as the unpacker does, so both overlap
+  the download; memory stays at one 1 MiB buffer per connection.
+
+Smaller objects, storage without ranges and ``max_connections=1`` take one stream, hashed as
+it arrives (``Transfer``). With a journal (``_journal``) a download continues from the bytes
+a previous run left: only the missing ranges are fetched.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextlib
+import dataclasses
+import errno
+import functools
+import logging
+import math
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ._cancel import Cancel, Cancelled
+from ._errors import DownloadError, IntegrityError
+from ._integrity import Digests, RemoteObject, mismatches, wanted_digests
+from ._journal import Journal
+from ._options import DownloadOptions
+from ._partfile import PartFile, Span, Superseded
+from ._progress import ProgressCallback
+from ._redact import redact_url
+from ._transfer import (
+    CHUNK_SIZE,
+    INTEGRITY_RETRIES,
+    RangeRefused,
+    Restart,
+    SignedUrl,
+    Transfer,
+    TransferSettings,
+)
+
+__all__ = ["SLICE_THRESHOLD", "PartFetch", "disk_full", "plan_slices"]
+
+LOGGER = logging.getLogger("up42_facade")
+
+#: Objects from this size on are sliced. Below it the extra connections cost more than they
+#: bring: over loopback one stream is as fast, and on a WAN link a slice of a few MiB spends
+#: much of its time on its request's round trip (measured in docs/benchmarks.md).
+SLICE_THRESHOLD = 16 << 20
+#: Bounds of one slice: small enough that the contiguous prefix (which the unpacker follows)
+#: keeps growing on a many-GiB object, large enough that a request's round trip is a small
+#: part of a slice's time.
+MIN_SLICE = 4 << 20
+MAX_SLICE = 64 << 20
+#: How often the waiting thread reports progress, checks the unpacker and updates the
+#: journal, in seconds.
+TICK = 0.1
+
+
+def plan_slices(missing: list[Span], connections: int) -> list[Span]:
+    """The slices to fetch ``missing`` over ``connections`` connections, in object order.
+
+    Each connection gets about one slice (the connections are capped alike, so they end
+    together), within ``MIN_SLICE`` and ``MAX_SLICE`` and whole MiBs.
+
+    Example:
+        >>> plan_slices([(0, 64 << 20)], 4) == [(i << 24, (i + 1) << 24) for i in range(4)]
+        True
+    """
+    total = sum(last - first for first, last in missing)
+    size = min(max(math.ceil(total / max(connections, 1)), MIN_SLICE), MAX_SLICE)
+    size = math.ceil(size / CHUNK_SIZE) * CHUNK_SIZE
+    return [
+        (start, min(start + size, last))
+        for first, last in missing
+        for start in range(first, last, size)
+    ]
+
+
+def disk_full(
+    folder: Path, needed: int | None, *, kept: bool, doing: str = "the download"
+) -> DownloadError:
+    """The error for a disk that filled up while writing into ``folder``.
+
+    Args:
+        folder: Where the bytes went.
+        needed: The bytes still needed (a lower bound), if known.
+        kept: Whether the bytes downloaded so far wait for the next call.
+        doing: What filled the disk.
+    """
+    try:
+        free = f" ({_mib(shutil.disk_usage(folder).free)} free)"
+    except OSError:
+        free = ""
+    need = f"needs at least {_mib(needed)} more" if needed is not None else "needs more space"
+    after = (
+        "the bytes downloaded so far are kept and will not be fetched again"
+        if kept
+        else "nothing was kept"
+    )
+    return DownloadError(
+        f"the disk is full: {doing} into {folder} {need}{free}; free some space and "
+        f"download again ({after})"
+    )
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB"
+
+
+class PartFetch:
+    """Fetches one object into a part file, verified: one stream or slices.
+
+    Args:
+        urls: The object's signed URL (shared by every connection).
+        part: The file to fill (a named one when resuming).
+        settings: The session's storage transport, retry policy, sleep and cancel.
+        options: Integrity, timeout, attempts and connections.
+        journal: Where to record (and find) the ranges on disk; None: no resume.
+        report: Progress callback, ``(bytes on disk, size)``.
+        on_restart: Called after the part file was emptied for a new start.
+        after_chunk: Called between chunks (may raise to stop the download).
+    """
+
+    def __init__(
+        self,
+        urls: SignedUrl,
+        part: PartFile,
+        *,
+        settings: TransferSettings,
+        options: DownloadOptions,
+        journal: Journal | None,
+        report: ProgressCallback,
+        on_restart: Callable[[], None] | None = None,
+        after_chunk: Callable[[], None] | None = None,
+    ) -> None:
+        self._urls = urls
+        self._part = part
+        self._settings = settings
+        self._options = options
+        self._journal = journal
+        self._report = report
+        self._on_restart = on_restart
+        self._after_chunk = after_chunk
+        self._saved_at = time.monotonic()
+        #: What storage announced about the object (after ``run`` started).
+        self.object = RemoteObject()
+        #: Whether the object is complete and verified in the part file.
+        self.completed = False
+        self.where = redact_url(urls.url)
+
+    # -- the whole download ------------------------------------------------------------------
+
+    def run(self) -> RemoteObject:
+        """Fetch the object into the part file and verify it; the part file is finished.
+
+        Raises:
+            DownloadError: The download failed for good, or the disk is full.
+            IntegrityError: The bytes did not verify, also after a fresh download.
+            Cancelled: The session's cancel was set.
+        """
+        resumed = self._resumed()
+        single = self._options.connections == 1
+        fresh_downloads = 0
+        while True:
+            try:
+                with self._attempt() as stop:
+                    if resumed is not None:
+                        self._resume(resumed, stop)
+                    elif self._fetch(stop, single=single):
+                        return self._finish()  # one stream, verified as it arrived
+            except RangeRefused as refused:
+                LOGGER.debug("storage answered a slice with the whole object (%s)", refused)
+                # A resumed download whose object changed starts afresh (and may slice); a
+                # fresh one whose slices were refused continues as one stream.
+                single = single or resumed is None
+                resumed = None
+                self._start_over()
+                continue
+            problems = self._verify_in_order()
+            if not problems:
+                return self._finish()
+            if fresh_downloads >= INTEGRITY_RETRIES:
+                raise IntegrityError(
+                    f"the download of {self.where} did not match what the server announced "
+                    f"({'; '.join(problems)}), also after a fresh download; nothing was kept"
+                )
+            fresh_downloads += 1
+            LOGGER.debug("download did not verify (%s): fetching afresh", "; ".join(problems))
+            self._urls.fresh(self._urls.url)
+            resumed = None
+            self._start_over()
+
+    def _resume(self, known: RemoteObject, stop: Cancel) -> None:
+        """Fetch what a previous run did not leave on disk."""
+        size = known.size or 0
+        missing = self._part.missing(size)
+        LOGGER.debug(
+            "resuming %s: %d of %d bytes on disk", self.where, self._part.bytes_on_disk, size
+        )
+        # Nothing missing: fetch the last byte again, so storage confirms the ETag.
+        slices = plan_slices(missing or [(size - 1, size)], self._options.connections)
+        self._slices(slices, stop, probe=None)
+
+    def _fetch(self, stop: Cancel, *, single: bool) -> bool:
+        """A fresh download: one stream (True, verified) or slices (False, to verify)."""
+        # The first request uses the session's settings as they are (its sleep included);
+        # ``stop`` aborts its connection when another slice fails.
+        probe = Transfer(
+            self._urls,
+            settings=dataclasses.replace(self._settings, cancel=stop),
+            options=self._options,
+        )
+        with probe:
+            self.object = probe.open()
+            if single or not self._sliceable(probe):
+                self._stream(probe)
+                return True
+            slices = plan_slices([(0, self.object.size or 0)], self._options.connections)
+            probe.stop_at(slices[0][1])
+            self._slices(slices, stop, probe=probe)
+        return False
+
+    def _finish(self) -> RemoteObject:
+        self._part.finish()
+        self.completed = True
+        return self.object
+
+    def keep(self, *, worth_it: bool = True) -> bool:
+        """After a failure: record what is on disk so the next run can resume, or remove the
+        journal; whether the part file is kept (it has bytes of an object with an ETag).
+
+        Args:
+            worth_it: False when the bytes must not be used again (they did not verify, or
+                the archive was refused).
+        """
+        journal = self._journal
+        if journal is None:
+            return False
+        known = self.object
+        if worth_it and known.validator and known.size and self._part.bytes_on_disk:
+            try:
+                journal.save(known, self._part.spans)
+            except OSError as exc:  # a full disk, say: without a journal the part is useless
+                LOGGER.debug("could not write the journal %s: %s", journal.path, exc)
+            else:
+                self._part.keep()
+                return True
+        journal.remove()
+        return False
+
+    def _resumed(self) -> RemoteObject | None:
+        """What a previous run left in the part file, adopted; None to start afresh."""
+        if self._journal is None:
+            return None
+        found = self._journal.load()
+        if found is not None:
+            self._part.adopt(found[1])
+        if found is None or self._part.bytes_on_disk == 0:
+            if self._part.path.stat().st_size:  # bytes without a usable journal
+                self._start_over()
+            return None
+        known = found[0]
+        self.object = known
+        return known
+
+    def _start_over(self) -> None:
+        self._part.reset()
+        if self._journal is not None:
+            self._journal.remove()
+        self._report(0, self.object.size)
+        if self._on_restart is not None:
+            self._on_restart()
+
+    def _sliceable(self, probe: Transfer) -> bool:
+        known = probe.object
+        return (
+            probe.accepts_ranges
+            and known.validator is not None
+            and known.size is not None
+            and known.size >= SLICE_THRESHOLD
+        )
+
+    @contextlib.contextmanager
+    def _attempt(self) -> Iterator[Cancel]:
+        """A cancel for the transfers of one attempt, set when the session's is: stops them
+        all together."""
+        stop = Cancel()
+        with self._settings.cancel.hook(stop.set):
+            yield stop
+
+    # -- one stream ----------------------------------------------------------------------------
+
+    def _stream(self, transfer: Transfer) -> None:
+        """Write the whole object from one transfer (hashed by it as it arrives)."""
+        while True:
+            try:
+                chunk = transfer.next_chunk()
+            except Restart:
+                self._start_over()
+                continue
+            if chunk is None:
+                return
+            self._write(transfer.offset - len(chunk), chunk)
+            self._report(transfer.offset, self.object.size)
+            self._tick()
+            if self._after_chunk is not None:
+                self._after_chunk()
+
+    # -- slices --------------------------------------------------------------------------------
+
+    def _slices(self, slices: list[Span], stop: Cancel, *, probe: Transfer | None) -> None:
+        """Fetch ``slices`` over up to ``max_connections`` connections (``probe``'s answer
+        is the first one's), while this thread reports progress and keeps the journal.
+
+        Raises:
+            RangeRefused: A slice was answered with the whole object.
+            DownloadError: A slice failed for good (the others are stopped).
+        """
+        queue = collections.deque(slices[1:] if probe is not None else slices)
+        lock = threading.Lock()
+
+        def next_slice() -> Span | None:
+            with lock:
+                return queue.popleft() if queue else None
+
+        connections = min(self._options.connections, len(slices))
+        LOGGER.debug(
+            "fetching %s as %d slices over %d connections", self.where, len(slices), connections
+        )
+        # A stopped slice notices at once, also in the middle of a wait between attempts.
+        settings = dataclasses.replace(
+            self._settings, cancel=stop, sleep=functools.partial(_sleep, self._settings.sleep, stop)
+        )
+        with concurrent.futures.ThreadPoolExecutor(
+            connections, thread_name_prefix="up42-slice"
+        ) as pool:
+            work = [
+                pool.submit(self._fetch_slices, next_slice, settings, probe if i == 0 else None)
+                for i in range(connections)
+            ]
+            try:
+                self._wait(work)
+            except BaseException:
+                stop.set()
+                raise
+
+    def _fetch_slices(
+        self,
+        next_slice: Callable[[], Span | None],
+        settings: TransferSettings,
+        first: Transfer | None,
+    ) -> None:
+        """One connection's work: slices until none are left."""
+        transfer = first
+        while True:
+            if transfer is None:
+                span = next_slice()
+                if span is None:
+                    return
+                transfer = Transfer(
+                    self._urls,
+                    settings=settings,
+                    options=self._options,
+                    threaded_hash=False,
+                    span=span,
+                    known=self.object,
+                )
+            with transfer:
+                while (chunk := transfer.next_chunk()) is not None:
+                    self._write(transfer.offset - len(chunk), chunk)
+            transfer = None
+
+    def _wait(self, work: list[concurrent.futures.Future[None]]) -> None:
+        """Wait for every connection, reporting progress; raise the first real failure."""
+        pending = set(work)
+        while pending:
+            done, pending = concurrent.futures.wait(
+                pending, timeout=TICK, return_when=concurrent.futures.FIRST_EXCEPTION
+            )
+            failures = [future.exception() for future in done if future.exception()]
+            # A connection stopped because another failed raises Cancelled: name the cause.
+            for failure in sorted(failures, key=lambda exc: isinstance(exc, Cancelled)):
+                raise failure  # type: ignore[misc]
+            self._report(self._part.bytes_on_disk, self.object.size)
+            self._tick()
+            if self._after_chunk is not None:
+                self._after_chunk()
+
+    # -- the part file -------------------------------------------------------------------------
+
+    def _write(self, offset: int, chunk: memoryview) -> None:
+        try:
+            self._part.write_at(offset, chunk)
+        except OSError as exc:
+            folder = self._part.path.parent
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                size = self.object.size
+                needed = None if size is None else size - self._part.bytes_on_disk
+                raise disk_full(folder, needed, kept=self._journal is not None) from None
+            raise DownloadError(f"could not write the download to {folder}: {exc}") from exc
+
+    def _tick(self) -> None:
+        """Record the ranges on disk in the journal, a few times a second at most."""
+        now = time.monotonic()
+        if self._journal is None or now - self._saved_at < TICK:
+            return
+        self._saved_at = now
+        try:
+            self._journal.save(self.object, self._part.spans)
+        except OSError as exc:  # the download goes on; only a resume would miss it
+            LOGGER.debug("could not update the journal %s: %s", self._journal.path, exc)
+
+    def _verify_in_order(self) -> list[str]:
+        """Hash the part file from its first byte to its last; the mismatches, if any."""
+        known = self.object
+        md5, crc32c = wanted_digests(known, self._options.integrity)
+        digests = Digests(threaded=False)
+        digests.start(md5=md5, crc32c=crc32c)
+        hashed = 0
+        try:
+            with self._part.follow(end=known.size) as reader:
+                while data := reader.read():
+                    digests.update(memoryview(data), _nothing)
+                    hashed += len(data)
+        except Superseded:  # pragma: no cover - only this thread resets the file here
+            raise DownloadError(f"the download of {self.where} was interrupted") from None
+        finally:
+            result = digests.result()
+            digests.close()
+        return mismatches(known, hashed, *result)
+
+
+def _nothing() -> None:
+    return None
+
+
+#: Longest single pause of a slice's wait between attempts before it checks its cancel.
+SLEEP_STEP = 0.25
+
+
+def _sleep(sleep: Callable[[float], None], stop: Cancel, seconds: float) -> None:
+    """``sleep(seconds)`` in steps, ending early once ``stop`` is set."""
+    while seconds > 0 and not stop.is_set:
+        step = min(seconds, SLEEP_STEP)
+        sleep(step)
+        seconds -= step
