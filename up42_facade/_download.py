@@ -30,6 +30,7 @@ import contextlib
 import errno
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,7 +39,7 @@ from urllib.parse import unquote, urlsplit
 
 from ._archive_rules import HEAD_SIZE, is_zip
 from ._errors import DownloadError, IntegrityError, UnsafeArchiveError
-from ._files import folders_made_for, make_folder
+from ._files import PART_PREFIX, folders_made_for, make_folder
 from ._integrity import RemoteObject
 from ._journal import PART_NAME, Journal
 from ._options import DownloadOptions
@@ -113,10 +114,10 @@ def download_results(
             return [str(path)]
         urls = SignedUrl(get_url)
         with (
+            _part_file(target, urls, options) as (part, journal),
             Staging(
                 target, max_members=options.max_members, max_total_size=options.max_total_size
             ) as staging,
-            _part_file(target, urls, options) as (part, journal),
             _BackgroundUnpacker(part, staging) as unpacker,
             progress_reporter(progress, show_progress, "results") as report,
         ):
@@ -216,8 +217,10 @@ def _part_file(
 ) -> Iterator[tuple[PartFile, Journal | None]]:
     """The part file to download into, and its journal when the download can resume: the
     named ``.up42-download.part`` (locked) with ``resume``, else a temporary one."""
+    make_folder(folder)
     try:
         if not options.resume:
+            _forget_resumable(folder)
             part = PartFile(folder)
             journal = None
         else:
@@ -226,7 +229,29 @@ def _part_file(
     except OSError as exc:
         raise DownloadError(f"cannot write into the download folder {folder}: {exc}") from exc
     with part:
+        if journal is not None:
+            _sweep_staging(folder)
         yield part, journal
+
+
+def _sweep_staging(folder: Path) -> None:
+    """Remove the half-unpacked staging folders of a download that was killed (``kill -9``, a
+    reboot): no other download into ``folder`` runs while this one holds the part file."""
+    for stale in folder.glob(f"{PART_PREFIX}unpack-*"):
+        LOGGER.debug("removing %s, left by a download that was killed", stale)
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _forget_resumable(folder: Path) -> None:
+    """Remove what an earlier resumable download left in ``folder`` (``resume=False`` starts
+    afresh); a download that is still running keeps it."""
+    if not (folder / PART_NAME).exists():
+        return
+    try:
+        with PartFile(path=folder / PART_NAME) as stale:
+            Journal(stale.path, "").remove()
+    except DownloadError:  # another download holds it
+        pass
 
 
 @contextlib.contextmanager
@@ -253,7 +278,11 @@ def _kept_on_failure(
         kept = fetch.keep(worth_it=full or not fetch.completed)
         if unpacked is not None and full:
             raise disk_full(
-                part.path.parent, unpacked(), kept=kept, doing="unpacking the results"
+                part.path.parent,
+                unpacked(),
+                kept=kept,
+                doing="unpacking the results",
+                in_all=True,
             ) from None
         raise
     except BaseException:

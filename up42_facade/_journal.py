@@ -112,10 +112,12 @@ class Journal:
         self._saved = record
 
     def remove(self) -> None:
-        """Delete the journal (the download succeeded, or starts over)."""
+        """Delete the journal (the download succeeded, or starts over), and any half-written
+        copy a killed process left (``write_atomically``'s temporary name)."""
         self._saved = None
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        for path in (self.path, *self.path.parent.glob(f".{self.path.name}.*.part")):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
 
 def _unb64(value: str | None) -> bytes | None:

@@ -67,8 +67,8 @@ SLICE_THRESHOLD = 16 << 20
 #: part of a slice's time.
 MIN_SLICE = 4 << 20
 MAX_SLICE = 64 << 20
-#: How often the waiting thread reports progress, checks the unpacker and updates the
-#: journal, in seconds.
+#: How often the journal is rewritten at most, and the longest the waiting thread goes
+#: without checking the unpacker, in seconds.
 TICK = 0.1
 
 
@@ -93,21 +93,31 @@ def plan_slices(missing: list[Span], connections: int) -> list[Span]:
 
 
 def disk_full(
-    folder: Path, needed: int | None, *, kept: bool, doing: str = "the download"
+    folder: Path,
+    needed: int | None,
+    *,
+    kept: bool,
+    doing: str = "the download",
+    in_all: bool = False,
 ) -> DownloadError:
     """The error for a disk that filled up while writing into ``folder``.
 
     Args:
         folder: Where the bytes went.
-        needed: The bytes still needed (a lower bound), if known.
+        needed: The bytes needed (a lower bound), if known.
         kept: Whether the bytes downloaded so far wait for the next call.
         doing: What filled the disk.
+        in_all: ``needed`` counts everything ``doing`` writes, not only what is left.
     """
     try:
-        free = f" ({_mib(shutil.disk_usage(folder).free)} free)"
+        free = f" ({_human(shutil.disk_usage(folder).free)} free)"
     except OSError:
         free = ""
-    need = f"needs at least {_mib(needed)} more" if needed is not None else "needs more space"
+    need = (
+        f"needs at least {_human(needed)} {'in all' if in_all else 'more'}"
+        if needed is not None
+        else "needs more space"
+    )
     after = (
         "the bytes downloaded so far are kept and will not be fetched again"
         if kept
@@ -119,7 +129,10 @@ def disk_full(
     )
 
 
-def _mib(size: int) -> str:
+def _human(size: int) -> str:
+    """``size`` bytes in MiB, or GiB from 10 GiB on."""
+    if size >= 10 << 30:
+        return f"{size / (1 << 30):.1f} GiB"
     return f"{size / (1 << 20):.1f} MiB"
 
 
@@ -158,6 +171,8 @@ class PartFetch:
         self._on_restart = on_restart
         self._after_chunk = after_chunk
         self._saved_at = time.monotonic()
+        #: Set by a slice's thread after each chunk it wrote: wakes the waiting thread.
+        self._progressed = threading.Event()
         #: What storage announced about the object (after ``run`` started).
         self.object = RemoteObject()
         #: Whether the object is complete and verified in the part file.
@@ -387,17 +402,20 @@ class PartFetch:
             transfer = None
 
     def _wait(self, work: list[concurrent.futures.Future[None]]) -> None:
-        """Wait for every connection, reporting progress; raise the first real failure."""
-        pending = set(work)
-        while pending:
-            done, pending = concurrent.futures.wait(
-                pending, timeout=TICK, return_when=concurrent.futures.FIRST_EXCEPTION
-            )
-            failures = [future.exception() for future in done if future.exception()]
+        """Wait for every connection, reporting progress after each chunk (on this thread,
+        as a one-stream download does); raise the first real failure."""
+        for future in work:
+            future.add_done_callback(lambda _: self._progressed.set())
+        while True:
+            self._progressed.wait(TICK)
+            self._progressed.clear()
+            failures = [future.exception() for future in work if future.done()]
             # A connection stopped because another failed raises Cancelled: name the cause.
-            for failure in sorted(failures, key=lambda exc: isinstance(exc, Cancelled)):
-                raise failure  # type: ignore[misc]
+            for failure in sorted(filter(None, failures), key=_cancelled_last):
+                raise failure
             self._report(self._part.bytes_on_disk, self.object.size)
+            if all(future.done() for future in work):
+                return
             self._tick()
             if self._after_chunk is not None:
                 self._after_chunk()
@@ -407,6 +425,7 @@ class PartFetch:
     def _write(self, offset: int, chunk: memoryview) -> None:
         try:
             self._part.write_at(offset, chunk)
+            self._progressed.set()
         except OSError as exc:
             folder = self._part.path.parent
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -448,6 +467,10 @@ class PartFetch:
 
 def _nothing() -> None:
     return None
+
+
+def _cancelled_last(exc: BaseException) -> bool:
+    return isinstance(exc, Cancelled)
 
 
 #: Longest single pause of a slice's wait between attempts before it checks its cancel.

@@ -1,5 +1,6 @@
 """Cancelling an async member (``task.cancel()``, ``asyncio.timeout``) stops it at once,
-closes its connections and leaves nothing half-written."""
+closes its connections and leaves nothing half-written: with ``resume=False`` nothing at
+all, with ``resume`` (the default) only the part file and journal the next call resumes from."""
 
 from __future__ import annotations
 
@@ -21,7 +22,15 @@ BIG = 32 << 20  # large enough that the download is still running when it is can
 
 def transfer_threads() -> list[str]:
     """Threads of a download that are still busy (the executor's idle workers do not count)."""
-    return [t.name for t in threading.enumerate() if t.name.startswith(("up42-unpack", "up42-md5"))]
+    busy = ("up42-unpack", "up42-md5", "up42-slice")
+    return [t.name for t in threading.enumerate() if t.name.startswith(busy)]
+
+
+def resumable_under(folder: str) -> set[str]:
+    """What a cancelled resumable download may leave: its folders, part file and journal."""
+    parts = folder.split("/")
+    folders = {"/".join(parts[: i + 1]) for i in range(len(parts))}
+    return folders | {f"{folder}/.up42-download.part", f"{folder}/.up42-download.part.json"}
 
 
 async def big_job(sandbox: Sandbox, session: up42.AsyncUp42) -> up42.AsyncJob:
@@ -29,9 +38,10 @@ async def big_job(sandbox: Sandbox, session: up42.AsyncUp42) -> up42.AsyncJob:
     return await session.initialize_job(job_id)
 
 
+@pytest.mark.parametrize("resume", [False, True])
 @pytest.mark.parametrize("unpacking", [True, False])
 async def test_cancelling_a_download_midway_stops_it_and_leaves_nothing(
-    sandbox: Sandbox, session: up42.AsyncUp42, tmp_path: Path, unpacking: bool
+    sandbox: Sandbox, session: up42.AsyncUp42, tmp_path: Path, unpacking: bool, resume: bool
 ) -> None:
     job = await big_job(sandbox, session)
     target = tmp_path / "a" / "b"
@@ -43,13 +53,18 @@ async def test_cancelling_a_download_midway_stops_it_and_leaves_nothing(
             download.cancel()
 
     download = asyncio.create_task(
-        job.download_results(target, unpacking=unpacking, progress=cancel_on_first_bytes)
+        job.download_results(
+            target, unpacking=unpacking, progress=cancel_on_first_bytes, resume=resume
+        )
     )
     with pytest.raises(asyncio.CancelledError):
         await download
 
     assert reports and reports[0] < BIG
-    assert files_under(tmp_path) == []  # not even the folders it made
+    if resume:
+        assert set(files_under(tmp_path)) <= resumable_under("a/b")
+    else:
+        assert files_under(tmp_path) == []  # not even the folders it made
     assert transfer_threads() == []
     assert job.results is None
 
@@ -67,7 +82,9 @@ async def test_a_timeout_around_a_download_raises_timeout_error_and_leaves_nothi
                 if deadline.when() is None:
                     deadline.reschedule(loop.time())
 
-            await job.download_results(tmp_path / "out", progress=expire_on_first_bytes)
+            await job.download_results(
+                tmp_path / "out", progress=expire_on_first_bytes, resume=False
+            )
 
     with pytest.raises(TimeoutError):
         await download_with_a_deadline_at_the_first_bytes()
@@ -90,7 +107,10 @@ async def test_an_earlier_download_survives_a_cancelled_one_into_the_same_folder
     )
     with pytest.raises(asyncio.CancelledError):
         await download  # cancelled again by every progress report while it winds down
-    assert files_under(tmp_path) == earlier
+    assert set(files_under(tmp_path)) - set(earlier) <= {
+        ".up42-download.part",
+        ".up42-download.part.json",
+    }
 
 
 async def test_cancelling_track_status_stops_polling_at_once(
@@ -160,6 +180,6 @@ async def test_a_progress_callback_that_raises_stops_the_download_with_its_error
         raise RuntimeError("the app's own problem")
 
     with pytest.raises(RuntimeError, match="the app's own problem"):
-        await job.download_results(tmp_path / "out", progress=refuse)
+        await job.download_results(tmp_path / "out", progress=refuse, resume=False)
     assert files_under(tmp_path) == []
     assert transfer_threads() == []
