@@ -21,7 +21,10 @@ IntegrityMode = Literal["auto", "all", "size"]
 """What a download is checked against (see ``_integrity``)."""
 INTEGRITY_MODES: tuple[IntegrityMode, ...] = ("auto", "all", "size")
 DEFAULT_INTEGRITY: IntegrityMode = "auto"
-#: Connections a large download uses at once (see ``_slices``; measured in docs/benchmarks.md).
+#: Connections a large download uses at once (see ``_slices``). A 256 MiB object from storage
+#: at 16 MiB/s per connection and 40 ms away took 16.05 s over 1, 4.21 s over 4, 2.28 s over 8,
+#: 1.61 s over 12 and 1.40 s over 16 (sandbox, median of 3): past 8 each connection brings
+#: less, while storage and the line carry more of them; aria2c's -x8 is the same choice.
 DEFAULT_MAX_CONNECTIONS = 8
 #: More connections than this to one object only burden storage.
 MAX_CONNECTIONS_LIMIT = 32

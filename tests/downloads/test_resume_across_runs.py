@@ -34,7 +34,7 @@ from .helpers import (
 
 pytestmark = pytest.mark.sandbox
 
-#: Sliced (above the 16 MiB threshold) and single-stream archives.
+#: Sliced (above the 8 MiB threshold) and single-stream archives.
 SIZES = {"sliced": 20 * MiB, "one stream": PADDING}
 
 

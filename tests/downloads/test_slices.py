@@ -2,7 +2,7 @@
 when storage ignores ``Range``, and the whole object still verified.
 
 The sandbox's storage answers ranges the way GCS does; a 20 MiB archive is above the slicing
-threshold (16 MiB), so with the default eight connections it comes as five 4 MiB slices.
+threshold (8 MiB), so with the default eight connections it comes as five 4 MiB slices.
 """
 
 from __future__ import annotations
