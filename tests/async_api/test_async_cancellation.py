@@ -183,3 +183,31 @@ async def test_a_progress_callback_that_raises_stops_the_download_with_its_error
         await job.download_results(tmp_path / "out", progress=refuse, resume=False)
     assert files_under(tmp_path) == []
     assert transfer_threads() == []
+
+
+async def test_a_cancelled_download_goes_on_from_its_bytes_when_awaited_again(
+    sandbox: Sandbox, session: up42.AsyncUp42, tmp_path: Path
+) -> None:
+    job = await big_job(sandbox, session)
+    size = sandbox.archive_info(job.job_id).size
+
+    def cancel_past_a_quarter(done: int, total: int | None) -> None:
+        if done >= size // 4:
+            download.cancel()
+
+    download = asyncio.create_task(
+        job.download_results(tmp_path, progress=cancel_past_a_quarter, max_connections=2)
+    )
+    with pytest.raises(asyncio.CancelledError):
+        await download
+    assert ".up42-download.part" in files_under(tmp_path)
+    sandbox.requests.clear()
+
+    files = await job.download_results(tmp_path, max_connections=2)
+
+    assert all(Path(name).is_file() for name in files)
+    assert (tmp_path / "padding.bin").stat().st_size == BIG
+    assert ".up42-download.part" not in files_under(tmp_path)
+    resumed = sandbox.requests.filter(listener="storage", method="GET")
+    assert resumed and all(record.headers.get("range") for record in resumed)
+    assert sum(record.bytes_sent for record in resumed) < size

@@ -149,6 +149,36 @@ def test_download_gives_up_after_max_attempts_with_one_line_and_nothing_on_disk(
     assert not (tmp_path / "out").exists()
 
 
+def test_download_resumes_on_the_next_run_and_no_resume_keeps_nothing(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    job_id = done_job(sandbox, padding=3 << 20)
+    part = tmp_path / "out" / ".up42-download.part"
+    sandbox.inject("drop", count=None, job_id=job_id, at_byte=1 << 20)
+    try:
+        code, _, err = run("job", "download", job_id, "-o", str(tmp_path / "out"),
+                           "--max-attempts", "1", "--max-connections", "1")  # fmt: skip
+        assert code == 1 and "gave up after 1 attempt" in err
+        assert part.stat().st_size == 1 << 20  # kept for the next run
+        code, _, _ = run("job", "download", job_id, "-o", str(tmp_path / "out"),
+                         "--max-attempts", "1", "--no-resume")  # fmt: skip
+        assert code == 1 and list((tmp_path / "out").iterdir()) == []  # the earlier part went
+    finally:
+        sandbox.clear_faults()
+    sandbox.requests.clear()
+    assert run("job", "download", job_id, "-o", str(tmp_path / "out"))[0] == 0
+    assert run("job", "download", job_id, "-o", str(tmp_path / "again"),
+               "--max-connections", "3")[0] == 0  # fmt: skip
+    assert not part.exists()
+
+
+def test_a_max_connections_out_of_range_exits_2(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    code, _, err = run("job", "download", done_job(sandbox), "--max-connections", "0")
+    assert code == 2 and "--max-connections" in err
+
+
 def test_download_refuses_an_archive_over_max_members(
     sandbox: Sandbox, env: dict[str, str], tmp_path: Path
 ) -> None:
