@@ -8,17 +8,25 @@ data 0.62 s with isal against 0.85 s with zlib; incompressible data (stored defl
 inflater, so this module hands them the inflated stream instead: a gzip stream is inflated
 by ``isal.igzip`` before tarfile reads it as a plain tar, and a zip's deflate member is read
 from its local header and inflated here, its CRC-32 checked at the end as zipfile would.
+
+tarfile's stream mode (``r|``) copies every byte three times through its own buffer; that,
+not inflating, was most of an unpack's time (1.3 s of 1.4 s for a 256 MiB tgz of
+incompressible data). ``open_tar`` opens the inflated stream in tarfile's random-access mode
+instead, over a stream that only moves forward (``_Forward``), so member data comes straight
+from the inflater: 0.25 s for the same archive.
 """
 
 from __future__ import annotations
 
+import gzip
 import io
 import struct
+import tarfile
 import zipfile
 import zlib
 from typing import IO, Any, Protocol, cast
 
-__all__ = ["FAST_INFLATE", "INFLATE_ERRORS", "gunzipped", "open_member"]
+__all__ = ["FAST_INFLATE", "INFLATE_ERRORS", "open_member", "open_tar"]
 
 try:
     from isal import igzip, isal_zlib
@@ -65,18 +73,64 @@ class _Prepended(io.RawIOBase):
         return len(data)
 
 
-def gunzipped(source: Readable) -> tuple[IO[bytes], bool]:
-    """The stream to hand tarfile, and whether it is already inflated.
+def open_tar(source: Readable) -> tarfile.TarFile:
+    """A tar archive read once, front to back, from ``source``.
 
-    A gzip stream is inflated by isal (tarfile then reads a plain tar); anything else, or
-    everything when isal is missing, comes back as it was for tarfile to recognise.
+    A gzip stream is inflated here (isal, else zlib) and read in tarfile's random-access mode
+    over a forward-only stream; bz2, xz and plain tar go through tarfile's stream mode.
+
+    Raises:
+        tarfile.ReadError: The stream is no tar archive, or is damaged.
     """
     head = source.read(len(GZIP_MAGIC))
     stream: IO[bytes] = io.BufferedReader(_Prepended(head, source), _READ_SIZE)
-    if head != GZIP_MAGIC or igzip is None:
-        return stream, False
-    inflated: IO[bytes] = igzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[no-untyped-call,assignment]
-    return inflated, True
+    if head != GZIP_MAGIC:
+        return tarfile.open(fileobj=stream, mode="r|*", bufsize=_READ_SIZE)
+    inflated: IO[bytes] = (
+        gzip.GzipFile(fileobj=stream, mode="rb")
+        if igzip is None
+        else igzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[no-untyped-call,assignment]
+    )
+    return tarfile.open(fileobj=_Forward(inflated), mode="r:")
+
+
+class _Forward(io.RawIOBase):
+    """A stream read front to back that tarfile may treat as seekable: ``seek`` only moves
+    forward, by reading and dropping what it passes (member padding, members not unpacked)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._stream.readinto(buffer)  # type: ignore[attr-defined]
+        self._position += n
+        return int(n)
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        self._position += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        target = offset + (self._position if whence == io.SEEK_CUR else 0)
+        if whence == io.SEEK_END or target < self._position:
+            raise tarfile.ReadError("the archive would have to be read backwards")
+        while self._position < target:
+            data = self._stream.read(min(target - self._position, _READ_SIZE))
+            if not data:
+                break  # tarfile's next read finds the end and says so
+            self._position += len(data)
+        return self._position
 
 
 def open_member(zipped: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes]:

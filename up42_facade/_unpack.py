@@ -40,7 +40,7 @@ from ._archive_rules import (
     zip_kind,
 )
 from ._errors import DownloadError, UnsafeArchiveError
-from ._inflate import INFLATE_ERRORS, gunzipped, open_member
+from ._inflate import INFLATE_ERRORS, open_member, open_tar
 
 __all__ = ["ArchiveReader", "Staging", "unpack_archive"]
 
@@ -203,9 +203,7 @@ class Staging:
             DownloadError: The archive is damaged or truncated, or is not a tar at all.
         """
         try:
-            stream, inflated = gunzipped(source)  # ISA-L inflates gzip where installed
-            mode = "r|" if inflated else "r|*"
-            with tarfile.open(fileobj=stream, mode=mode, bufsize=COPY_SIZE) as tar:  # type: ignore[call-overload]
+            with open_tar(source) as tar:  # ISA-L inflates gzip where installed
                 for member in tar:
                     self._extract_tar_member(tar, member)
         except (UnsafeArchiveError, DownloadError):
