@@ -62,6 +62,52 @@ def _load_crc32c() -> Callable[[int, bytes], int] | None:
 
 _CRC32C_EXTEND = _load_crc32c()
 
+#: crc32c's polynomial, bit-reversed (as the CRC is computed).
+_CRC32C_POLY = 0x82F63B78
+#: ``_ZEROS[k]``: the GF(2) operator that runs a crc32c over 2**k zero bytes (made on first use).
+_ZEROS: list[list[int]] = []
+
+
+def crc32c_combine(crc1: int, crc2: int, length2: int) -> int:
+    """The crc32c of ``A + B`` from ``crc1`` of A, ``crc2`` of B and B's length: slices
+    fetched side by side are checked against the whole object's crc32c without reading
+    them again (zlib's ``crc32_combine``, for crc32c's polynomial).
+
+    Example:
+        >>> import google_crc32c
+        >>> a, b = b"slice one,", b" slice two"
+        >>> crc = crc32c_combine(google_crc32c.value(a), google_crc32c.value(b), len(b))
+        >>> crc == google_crc32c.value(a + b)
+        True
+    """
+    if not _ZEROS:
+        one_bit = [_CRC32C_POLY] + [1 << n for n in range(31)]
+        operator = _gf2_square(_gf2_square(_gf2_square(one_bit)))  # 8 zero bits: a byte
+        for _ in range(64):
+            _ZEROS.append(operator)
+            operator = _gf2_square(operator)
+    power = 0
+    while length2:
+        if length2 & 1:
+            crc1 = _gf2_times(_ZEROS[power], crc1)
+        length2 >>= 1
+        power += 1
+    return crc1 ^ crc2
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    total, row = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[row]
+        vector >>= 1
+        row += 1
+    return total
+
+
+def _gf2_square(matrix: list[int]) -> list[int]:
+    return [_gf2_times(matrix, column) for column in matrix]
+
 
 @dataclass
 class RemoteObject:
@@ -153,6 +199,10 @@ class Digests:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="up42-md5")
         self._run(lambda: self._set_md5(md5))
 
+    def drop_md5(self) -> None:
+        """Stop computing md5 (crc32c goes on)."""
+        self._run(lambda: self._set_md5(False))
+
     def _set_md5(self, wanted: bool) -> None:
         self._md5 = hashlib.md5(usedforsecurity=False) if wanted else None
 
@@ -163,11 +213,12 @@ class Digests:
         else:
             self._executor.submit(task).result()
 
-    def update(self, view: memoryview, done: Callable[[], None]) -> None:
+    def update(self, view: memoryview | bytes, done: Callable[[], None]) -> None:
         """Hash ``view``, then call ``done`` (the buffer may be reused after that)."""
         if self._crc is not None and _CRC32C_EXTEND is not None:
             # google-crc32c takes only bytes; the copy costs about half of the crc itself.
-            self._crc = _CRC32C_EXTEND(self._crc, bytes(view))
+            data = view if isinstance(view, bytes) else bytes(view)
+            self._crc = _CRC32C_EXTEND(self._crc, data)
         md5 = self._md5
         if md5 is None or self._executor is None:
             if md5 is not None:

@@ -174,6 +174,12 @@ class PartFile:
         """Leave the file on disk for the next run (``discard`` then only stops readers)."""
         self.kept = True
 
+    def supersede(self) -> None:
+        """Tell the current readers to stop, keeping the bytes (a failed attempt's)."""
+        with self._cond:
+            self.generation += 1
+            self._cond.notify_all()
+
     def abandon(self) -> None:
         """Tell followers to stop (the download failed or was interrupted)."""
         with self._cond:

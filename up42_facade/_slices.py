@@ -2,18 +2,23 @@
 
 Over a real network one TCP connection to cloud storage runs well below the line's speed,
 so a large object (``SLICE_THRESHOLD`` or more, from storage that announces
-``Accept-Ranges: bytes`` and an ETag) is fetched as slices over up to ``max_connections``
-ranged connections at once, each written at its offset into the one part file:
+``Accept-Ranges: bytes`` and an ETag) that the first connection would take more than
+``SLICE_AFTER`` seconds to bring is fetched as slices over up to ``max_connections`` ranged
+connections at once, each written at its offset into the one part file:
 
-- the first request is a plain GET; its answer says how large the object is and becomes
-  the first slice (it stops at the slice's end), so slicing costs no extra round trip;
+- the first request is a plain GET; its answer says how large the object is, its first
+  bytes how fast one connection is, and it becomes the first slice (it stops at the
+  slice's end), so slicing costs no extra round trip;
 - each slice is a ``Transfer`` of its span: it resumes on its own after a drop, under the
   session's ``RetryPolicy``, and asks with ``If-Range``, so an object that changed (or
   storage that ignores ``Range``) answers with all of itself: then the download starts over
   as one stream;
-- the whole object is checked in order against its size and ``x-goog-hash`` by a hasher
-  that follows the part file's contiguous prefix, as the unpacker does, so both overlap
-  the download; memory stays at one 1 MiB buffer per connection.
+- the whole object is still checked against its size and ``x-goog-hash``: each slice
+  computes its crc32c as it arrives and the object's is composed from them
+  (``crc32c_combine``), so nothing is read twice; when md5 is checked (``integrity="all"``,
+  or storage announced no crc32c), a hasher follows the part file's contiguous prefix, as
+  the unpacker does, and the slices are smaller so that the prefix grows steadily;
+- memory stays at one 1 MiB buffer per connection.
 
 Smaller objects, storage without ranges and ``max_connections=1`` take one stream, hashed as
 it arrives (``Transfer``). With a journal (``_journal``) a download continues from the bytes
@@ -35,10 +40,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from ._cancel import Cancel, Cancelled
 from ._errors import DownloadError, IntegrityError
-from ._integrity import Digests, RemoteObject, mismatches, wanted_digests
+from ._integrity import Digests, RemoteObject, crc32c_combine, mismatches, wanted_digests
 from ._journal import Journal
 from ._options import DownloadOptions
 from ._partfile import PartFile, Span, Superseded
@@ -63,28 +69,40 @@ LOGGER = logging.getLogger("up42_facade")
 #: 0.99x the time of one stream (one slice), 8 MiB 0.64x, 16 MiB 0.34x, 32 MiB 0.21x; over
 #: loopback, where nothing caps a connection, slicing cost 5 ms at 8 MiB and 16 ms at 16 MiB.
 SLICE_THRESHOLD = 8 << 20
+#: Slice only when the first connection would take longer than this for the rest of the
+#: object, at the speed of its first ``PROBE_BYTES`` (or ``PROBE_SECONDS``). On a WAN link
+#: that is every object past the threshold (16 MiB/s: 60 ms for the first MiB); over
+#: loopback, where one connection brings 256 MiB in 0.3 s, a slicing's extra connections,
+#: threads and hashing cost more than they bring (0.32 s against 0.28 s for 256 MiB; 0.80 s
+#: against 0.51 s with md5 checked, which then reads the file again).
+SLICE_AFTER = 1.0
+PROBE_BYTES = 2 << 20
+PROBE_SECONDS = 0.05
 #: Bounds of one slice: small enough that the contiguous prefix (which the unpacker follows)
 #: keeps growing on a many-GiB object, large enough that a request's round trip is a small
 #: part of a slice's time.
 MIN_SLICE = 4 << 20
 MAX_SLICE = 64 << 20
+#: Slices of a download hashed in order (md5): small, so the contiguous prefix the hasher
+#: follows grows with the download rather than at its end.
+IN_ORDER_SLICE = 8 << 20
 #: How often the journal is rewritten at most, and the longest the waiting thread goes
 #: without checking the unpacker, in seconds.
 TICK = 0.1
 
 
-def plan_slices(missing: list[Span], connections: int) -> list[Span]:
+def plan_slices(missing: list[Span], connections: int, *, max_slice: int = MAX_SLICE) -> list[Span]:
     """The slices to fetch ``missing`` over ``connections`` connections, in object order.
 
     Each connection gets about one slice (the connections are capped alike, so they end
-    together), within ``MIN_SLICE`` and ``MAX_SLICE`` and whole MiBs.
+    together), within ``MIN_SLICE`` and ``max_slice`` and whole MiBs.
 
     Example:
         >>> plan_slices([(0, 64 << 20)], 4) == [(i << 24, (i + 1) << 24) for i in range(4)]
         True
     """
     total = sum(last - first for first, last in missing)
-    size = min(max(math.ceil(total / max(connections, 1)), MIN_SLICE), MAX_SLICE)
+    size = min(max(math.ceil(total / max(connections, 1)), MIN_SLICE), max_slice)
     size = math.ceil(size / CHUNK_SIZE) * CHUNK_SIZE
     return [
         (start, min(start + size, last))
@@ -174,6 +192,8 @@ class PartFetch:
         self._saved_at = time.monotonic()
         #: Set by a slice's thread after each chunk it wrote: wakes the waiting thread.
         self._progressed = threading.Event()
+        #: ``(start, end, crc32c)`` of each slice fetched, when crc32c is composed.
+        self._slice_crcs: list[tuple[int, int, int | None]] = []
         #: What storage announced about the object (after ``run`` started).
         self.object = RemoteObject()
         #: Whether the object is complete and verified in the part file.
@@ -197,9 +217,12 @@ class PartFetch:
             try:
                 with self._attempt() as stop:
                     if resumed is not None:
-                        self._resume(resumed, stop)
-                    elif self._fetch(stop, single=single):
-                        return self._finish()  # one stream, verified as it arrived
+                        problems = self._resume(resumed, stop)
+                    else:
+                        fetched = self._fetch(stop, single=single)
+                        if fetched is None:
+                            return self._finish()  # one stream, verified as it arrived
+                        problems = fetched
             except RangeRefused as refused:
                 LOGGER.debug("storage answered a slice with the whole object (%s)", refused)
                 # A resumed download whose object changed starts afresh (and may slice); a
@@ -208,7 +231,6 @@ class PartFetch:
                 resumed = None
                 self._start_over()
                 continue
-            problems = self._verify_in_order()
             if not problems:
                 return self._finish()
             if fresh_downloads >= INTEGRITY_RETRIES:
@@ -222,8 +244,9 @@ class PartFetch:
             resumed = None
             self._start_over()
 
-    def _resume(self, known: RemoteObject, stop: Cancel) -> None:
-        """Fetch what a previous run did not leave on disk."""
+    def _resume(self, known: RemoteObject, stop: Cancel) -> list[str]:
+        """Fetch what a previous run did not leave on disk; the mismatches of the whole,
+        read again in order (the earlier bytes were never hashed in this process)."""
         size = known.size or 0
         missing = self._part.missing(size)
         LOGGER.debug(
@@ -232,9 +255,12 @@ class PartFetch:
         # Nothing missing: fetch the last byte again, so storage confirms the ETag.
         slices = plan_slices(missing or [(size - 1, size)], self._options.connections)
         self._slices(slices, stop, probe=None)
+        md5, crc32c = wanted_digests(known, self._options.integrity)
+        return self._verify(*self._hash_in_order(md5=md5, crc32c=crc32c))
 
-    def _fetch(self, stop: Cancel, *, single: bool) -> bool:
-        """A fresh download: one stream (True, verified) or slices (False, to verify)."""
+    def _fetch(self, stop: Cancel, *, single: bool) -> list[str] | None:
+        """A fresh download: one stream (None: verified as it came) or slices (the
+        mismatches of the whole object)."""
         # The first request uses the session's settings as they are (its sleep included);
         # ``stop`` aborts its connection when another slice fails.
         probe = Transfer(
@@ -244,13 +270,55 @@ class PartFetch:
         )
         with probe:
             self.object = probe.open()
-            if single or not self._sliceable(probe):
+            if single or not self._sliceable(probe) or not self._slow(probe):
                 self._stream(probe)
-                return True
-            slices = plan_slices([(0, self.object.size or 0)], self._options.connections)
-            probe.stop_at(slices[0][1])
-            self._slices(slices, stop, probe=probe)
-        return False
+                return None
+            md5, crc32c = wanted_digests(self.object, self._options.integrity)
+            slices = plan_slices(
+                [(0, self.object.size or 0)],
+                self._options.connections,
+                max_slice=IN_ORDER_SLICE if md5 else MAX_SLICE,
+            )
+            probe.stop_at(slices[0][1], keep_crc32c=crc32c)
+            in_order = self._slices(slices, stop, probe=probe, crc32c=crc32c, in_order=md5)
+        digest, hashed = in_order or (None, self._part.bytes_on_disk)
+        return self._verify(digest, self._composed_crc32c() if crc32c else None, hashed)
+
+    def _slow(self, probe: Transfer) -> bool:
+        """Read the first bytes as one stream; whether one connection would take longer
+        than ``SLICE_AFTER`` for the rest at their speed."""
+        clock = self._settings.clock
+        started = clock()
+        while probe.offset < PROBE_BYTES and clock() - started < PROBE_SECONDS:
+            try:
+                chunk = probe.next_chunk()
+            except Restart:
+                self._start_over()
+                continue
+            if chunk is None:  # pragma: no cover - sliceable objects are larger
+                return False
+            self._write(probe.offset - len(chunk), chunk)
+            self._report(probe.offset, self.object.size)
+        elapsed = max(clock() - started, 1e-6)
+        left = (self.object.size or 0) - probe.offset
+        slow = left * elapsed > SLICE_AFTER * max(probe.offset, 1)
+        LOGGER.debug(
+            "%s: %d bytes in %.3f s over one connection; %s",
+            self.where,
+            probe.offset,
+            elapsed,
+            "slicing the rest" if slow else "one stream is fast enough",
+        )
+        return slow
+
+    def _composed_crc32c(self) -> int | None:
+        """The object's crc32c from its slices' (in object order)."""
+        total: int | None = None
+        for first, last, crc in sorted(self._slice_crcs):
+            if crc is None:
+                return None
+            total = crc if total is None else crc32c_combine(total, crc, last - first)
+        return total
 
     def _finish(self) -> RemoteObject:
         self._part.finish()
@@ -340,9 +408,27 @@ class PartFetch:
 
     # -- slices --------------------------------------------------------------------------------
 
-    def _slices(self, slices: list[Span], stop: Cancel, *, probe: Transfer | None) -> None:
+    def _slices(
+        self,
+        slices: list[Span],
+        stop: Cancel,
+        *,
+        probe: Transfer | None,
+        crc32c: bool = False,
+        in_order: bool = False,
+    ) -> tuple[bytes | None, int] | None:
         """Fetch ``slices`` over up to ``max_connections`` connections (``probe``'s answer
         is the first one's), while this thread reports progress and keeps the journal.
+
+        Args:
+            slices: The spans to fetch, in object order.
+            stop: Stops every connection of this attempt.
+            probe: The first request's transfer, stopped at the first slice's end.
+            crc32c: Compute each slice's crc32c (into ``_slice_crcs``).
+            in_order: Compute the object's md5 meanwhile, in order.
+
+        Returns:
+            With ``in_order``: the md5 digest and the number of bytes hashed.
 
         Raises:
             RangeRefused: A slice was answered with the whole object.
@@ -363,29 +449,45 @@ class PartFetch:
         settings = dataclasses.replace(
             self._settings, cancel=stop, sleep=functools.partial(_sleep, self._settings.sleep, stop)
         )
+        self._slice_crcs = []
         with concurrent.futures.ThreadPoolExecutor(
-            connections, thread_name_prefix="up42-slice"
+            connections + (1 if in_order else 0), thread_name_prefix="up42-slice"
         ) as pool:
             work = [
-                pool.submit(self._fetch_slices, next_slice, settings, probe if i == 0 else None)
+                pool.submit(
+                    self._fetch_slices,
+                    next_slice,
+                    settings,
+                    crc32c,
+                    slices[0] if i == 0 else None,
+                    probe if i == 0 else None,
+                )
                 for i in range(connections)
             ]
+            hasher = pool.submit(self._hash_in_order, md5=True) if in_order else None
             try:
-                self._wait(work)
+                self._wait(work if hasher is None else [*work, hasher])
             except BaseException:
                 stop.set()
+                self._part.supersede()  # the hasher stops waiting for bytes
                 raise
+        if hasher is None:
+            return None
+        digest, _, hashed = hasher.result()
+        return digest, hashed
 
     def _fetch_slices(
         self,
         next_slice: Callable[[], Span | None],
         settings: TransferSettings,
+        crc32c: bool,
+        first_span: Span | None,
         first: Transfer | None,
     ) -> None:
-        """One connection's work: slices until none are left."""
-        transfer = first
+        """One connection's work: slices until none are left (``first`` is already open)."""
+        transfer, span = first, first_span
         while True:
-            if transfer is None:
+            if transfer is None or span is None:
                 span = next_slice()
                 if span is None:
                     return
@@ -396,13 +498,16 @@ class PartFetch:
                     threaded_hash=False,
                     span=span,
                     known=self.object,
+                    span_crc32c=crc32c,
                 )
             with transfer:
                 while (chunk := transfer.next_chunk()) is not None:
                     self._write(transfer.offset - len(chunk), chunk)
+                if crc32c:
+                    self._slice_crcs.append((*span, transfer.crc32c))
             transfer = None
 
-    def _wait(self, work: list[concurrent.futures.Future[None]]) -> None:
+    def _wait(self, work: list[concurrent.futures.Future[Any]]) -> None:
         """Wait for every connection, reporting progress after each chunk (on this thread,
         as a one-stream download does); raise the first real failure."""
         for future in work:
@@ -446,24 +551,32 @@ class PartFetch:
         except OSError as exc:  # the download goes on; only a resume would miss it
             LOGGER.debug("could not update the journal %s: %s", self._journal.path, exc)
 
-    def _verify_in_order(self) -> list[str]:
-        """Hash the part file from its first byte to its last; the mismatches, if any."""
-        known = self.object
-        md5, crc32c = wanted_digests(known, self._options.integrity)
+    def _verify(self, md5: bytes | None, crc32c: int | None, size: int) -> list[str]:
+        return mismatches(self.object, size, md5, crc32c)
+
+    def _hash_in_order(
+        self, *, md5: bool, crc32c: bool = False
+    ) -> tuple[bytes | None, int | None, int]:
+        """Hash the part file from its first byte to its last, waiting for the bytes as
+        they arrive: the md5 digest and crc32c asked for, and the bytes hashed.
+
+        Raises:
+            Cancelled: The attempt stopped (the part file was superseded).
+        """
         digests = Digests(threaded=False)
         digests.start(md5=md5, crc32c=crc32c)
         hashed = 0
         try:
-            with self._part.follow(end=known.size) as reader:
+            with self._part.follow(end=self.object.size) as reader:
                 while data := reader.read():
-                    digests.update(memoryview(data), _nothing)
+                    digests.update(data, _nothing)
                     hashed += len(data)
-        except Superseded:  # pragma: no cover - only this thread resets the file here
-            raise DownloadError(f"the download of {self.where} was interrupted") from None
+        except Superseded:
+            raise Cancelled from None
         finally:
             result = digests.result()
             digests.close()
-        return mismatches(known, hashed, *result)
+        return (*result, hashed)
 
 
 def _nothing() -> None:

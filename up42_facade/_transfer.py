@@ -12,9 +12,9 @@ A ``Transfer`` hands out the object's bytes in order and hides what it takes to 
   fresh URL, then raises ``IntegrityError``.
 
 A transfer can also fetch one slice (a ``span``) of an object whose size and validator are
-known: every request then asks for that range with ``If-Range``, nothing is hashed (the whole
-object is checked in order by whoever assembles the slices, see ``_slices``), and an answer
-of the whole object instead of the range raises ``RangeRefused``.
+known: every request then asks for that range with ``If-Range``, at most the slice's crc32c
+is computed (whoever assembles the slices checks the whole object, see ``_slices``), and an
+answer of the whole object instead of the range raises ``RangeRefused``.
 
 Messages and logs name the URL as ``scheme://host/path``: the query string holds the
 signature.
@@ -134,6 +134,7 @@ class Transfer:
         span: Fetch only these bytes of the object (``known`` must give its size and
             validator); ``next_chunk`` returns None once they all came.
         known: What is known of the object (a slice's: from the first answer or a journal).
+        span_crc32c: Compute the slice's crc32c (``crc32c`` after the end).
 
     Example:
         >>> with Transfer(get_url, settings=TransferSettings()) as transfer:  # doctest: +SKIP
@@ -150,6 +151,7 @@ class Transfer:
         threaded_hash: bool = True,
         span: tuple[int, int] | None = None,
         known: RemoteObject | None = None,
+        span_crc32c: bool = False,
     ) -> None:
         self._settings = settings
         self._options = options
@@ -180,6 +182,8 @@ class Transfer:
         self._cancel = settings.cancel
         self._on_cancel = contextlib.ExitStack()
         self._on_cancel.enter_context(self._cancel.hook(self._abort))
+        if span is not None:
+            self._digests.start(md5=False, crc32c=span_crc32c)
 
     def _buffer(self) -> bytearray:
         """A free buffer: a returned one, a new one while the pool is not full, else the next
@@ -237,12 +241,20 @@ class Transfer:
             self._open()
         return self.object
 
-    def stop_at(self, end: int) -> None:
-        """Fetch only up to ``end`` (exclusive) and check no hashes: the rest of the object
-        comes as slices, and the whole is checked in order by whoever assembles it."""
+    def stop_at(self, end: int, *, keep_crc32c: bool = False) -> None:
+        """Fetch only up to ``end`` (exclusive), as the first slice of the object: no md5, and
+        crc32c only with ``keep_crc32c`` (``crc32c`` then gives the slice's)."""
         self._end = end
         self._slice = True
-        self._digests.start(md5=False, crc32c=False)
+        if keep_crc32c:
+            self._digests.drop_md5()
+        else:
+            self._digests.start(md5=False, crc32c=False)
+
+    @property
+    def crc32c(self) -> int | None:
+        """The crc32c of the bytes handed out so far, if computed."""
+        return self._digests.result()[1]
 
     # -- the consumer's side -----------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,8 @@ def test_a_disk_that_fills_up_while_downloading_keeps_what_came_for_the_next_cal
     monkeypatch: pytest.MonkeyPatch,
     padding: int,
 ) -> None:
+    if padding > 8 * MiB:  # slow enough per connection to be sliced
+        sandbox.set_storage_network(bandwidth=8 * MiB, latency=None)
     job = finished_job(sandbox, connect(), padding=padding)
     size = sandbox.archive_info(job.job_id).size
     failures = fill_up(monkeypatch, out, ".up42-download.part", 2 * MiB, "pwrite")
@@ -81,8 +84,10 @@ def test_a_disk_that_fills_up_while_downloading_keeps_what_came_for_the_next_cal
     )
     assert "kept and will not be fetched again" in message
     kept = assert_resumable(out)  # nothing unpacked, nothing else left
-    assert kept == 2 * MiB
+    assert 0 < kept <= 2 * MiB
     monkeypatch.undo()  # space was freed
+    sandbox.set_storage_network(bandwidth=None, latency=None)
+    time.sleep(0.2)  # the stopped connections' last counts settle
     sandbox.requests.clear()
 
     files = job.download_results(out)
