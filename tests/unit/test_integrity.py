@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import random
 from email.message import Message
 from typing import Literal
 
@@ -152,3 +153,17 @@ def test_a_ranged_answer_must_continue_the_object_exactly(
 ) -> None:
     problem = _range_problem(Answer(content_range), 100, size)  # type: ignore[arg-type]
     assert (problem is None) == fits
+
+
+@pytest.mark.skipif(_integrity._CRC32C_EXTEND is None, reason="google-crc32c's C extension")
+def test_slices_crc32c_compose_to_the_whole_objects() -> None:
+    rng = random.Random(3)
+    data = rng.randbytes(3 << 20)
+    for _ in range(20):
+        cuts = sorted(rng.sample(range(1, len(data)), rng.randrange(1, 8)))
+        pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+        total = google_crc32c.value(pieces[0])
+        for piece in pieces[1:]:
+            total = _integrity.crc32c_combine(total, google_crc32c.value(piece), len(piece))
+        assert total == google_crc32c.value(data)
+    assert _integrity.crc32c_combine(0x1234, 0, 0) == 0x1234  # an empty slice adds nothing
