@@ -60,6 +60,19 @@ def interrupted(job: up42.Job, out: Path, after: int, **options: Any) -> None:
         job.download_results(out, progress=ctrl_c, **options)
 
 
+def resumes_with_the_rest(sandbox: Sandbox, job: up42.Job, out: Path, missing: int) -> None:
+    """The next download, at loopback speed, completes ``out`` fetching ``missing`` bytes at
+    most (the request log is cleared first)."""
+    sandbox.set_storage_network(bandwidth=None, latency=None)
+    time.sleep(0.2)  # the stopped connections' last counts settle
+    sandbox.requests.clear()
+
+    files = job.download_results(out)
+
+    assert_complete(out, files, expected_files(sandbox, job.job_id))
+    assert fetched(sandbox) <= missing
+
+
 @pytest.fixture
 def slow_storage(sandbox: Sandbox) -> Iterator[None]:
     """Storage at 4 MiB/s per connection, so a download is still running when it is killed."""
@@ -77,14 +90,9 @@ def test_the_next_call_fetches_only_what_the_interrupted_one_did_not(
     interrupted(job, out, after=size // 3)
     kept = assert_resumable(out)
     assert kept < size
-    sandbox.set_storage_network(bandwidth=None, latency=None)
-    time.sleep(0.2)  # the interrupted connections' last counts settle
-    sandbox.requests.clear()
 
-    files = job.download_results(out)
+    resumes_with_the_rest(sandbox, job, out, size - kept)
 
-    assert_complete(out, files, expected_files(sandbox, job.job_id))
-    assert fetched(sandbox) <= size - kept
     assert all(record.headers.get("range") for record in storage_gets(sandbox))
 
 
@@ -118,14 +126,8 @@ def test_a_download_killed_with_sigkill_resumes_from_what_is_on_disk(
     # folder (which the next call sweeps away).
     kept = on_disk(out)
     assert kept >= size // 4  # the journal kept up with the download
-    sandbox.set_storage_network(bandwidth=None, latency=None)
-    time.sleep(0.2)  # the killed connections' last counts settle
-    sandbox.requests.clear()
 
-    files = job.download_results(out)
-
-    assert_complete(out, files, expected_files(sandbox, job.job_id))
-    assert fetched(sandbox) <= size - kept
+    resumes_with_the_rest(sandbox, job, out, size - kept)
 
 
 def test_an_archive_whose_etag_changed_is_fetched_from_the_start(
