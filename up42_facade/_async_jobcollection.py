@@ -21,6 +21,7 @@ from ._collection_base import CollectionBase, merge_downloads, timed_out
 from ._collection_rules import (
     DEFAULT_DOWNLOAD_CONCURRENCY,
     DEFAULT_MAX_CONCURRENCY,
+    ListingPages,
     ListingRound,
     PollPlan,
     final_status,
@@ -45,26 +46,25 @@ async def alist_jobs(
     until: Callable[[], bool] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Read the jobs listing page by page until an empty page, ``limit`` jobs kept, or
-    ``until()`` says enough.
+    ``until()`` says enough; the last few pages a limit needs are asked for together
+    (see ``ListingPages``).
 
     Returns:
         The jobs ``keep`` accepted (at most ``limit``), and the pages read.
     """
     from up42_jobs_client.api.jobs import list_jobs as list_operation
 
-    kept: list[dict[str, Any]] = []
-    page = 0
-    while limit is None or len(kept) < limit:
+    async def read(page: int) -> list[dict[str, Any]]:
         answer = await session.call_json(
             list_operation, project_id=session.project_id, page=page, sort=sort
         )
-        page += 1
-        if not answer["data"]:
-            break
-        kept.extend(job for job in answer["data"] if keep(job))
-        if until is not None and until():
-            break
-    return (kept if limit is None else kept[:limit]), page
+        jobs: list[dict[str, Any]] = answer["data"]
+        return jobs
+
+    listing = ListingPages(keep, limit, until)
+    while (pages := listing.next_pages()) is not None:
+        listing.add(await asyncio.gather(*(read(page) for page in pages)))
+    return listing.jobs(), listing.read
 
 
 class AsyncJobCollection(CollectionBase[AsyncJob], VizMixin):

@@ -1,12 +1,14 @@
 """``JobCollection``: the classic SDK's many-jobs class, handling its jobs side by side.
 
-Every member that fans out runs at most ``max_concurrency`` jobs at once on a thread pool;
+Every member that fans out runs at most ``max_concurrency`` jobs at once on a thread pool
+(``download_results``: that many downloads, while the next jobs' signed URLs are asked for);
 the session's rate budget and ``Retry-After`` pauses hold for all of them together.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from ._collection_base import CollectionBase, merge_downloads, timed_out
 from ._collection_rules import (
-    DEFAULT_DOWNLOAD_CONCURRENCY,
     DEFAULT_MAX_CONCURRENCY,
+    ListingPages,
     ListingRound,
     PollPlan,
+    download_concurrency,
     final_status,
     first_failure,
 )
@@ -45,26 +48,29 @@ def list_jobs(
     until: Callable[[], bool] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Read the jobs listing page by page until an empty page, ``limit`` jobs kept, or
-    ``until()`` says enough.
+    ``until()`` says enough; the last few pages a limit needs are asked for together
+    (see ``ListingPages``).
 
     Returns:
         The jobs ``keep`` accepted (at most ``limit``), and the pages read.
     """
     from up42_jobs_client.api.jobs import list_jobs as list_operation
 
-    kept: list[dict[str, Any]] = []
-    page = 0
-    while limit is None or len(kept) < limit:
+    def read(page: int) -> list[dict[str, Any]]:
         answer = session.call_json(
             list_operation, project_id=session.project_id, page=page, sort=sort
         )
-        page += 1
-        if not answer["data"]:
-            break
-        kept.extend(job for job in answer["data"] if keep(job))
-        if until is not None and until():
-            break
-    return (kept if limit is None else kept[:limit]), page
+        jobs: list[dict[str, Any]] = answer["data"]
+        return jobs
+
+    listing = ListingPages(keep, limit, until)
+    while (pages := listing.next_pages()) is not None:
+        if len(pages) == 1:
+            listing.add([read(pages[0])])
+            continue
+        with ThreadPoolExecutor(max_workers=len(pages)) as pool:
+            listing.add(list(pool.map(read, pages)))
+    return listing.jobs(), listing.read
 
 
 class JobCollection(CollectionBase[Job], VizMixin):
@@ -171,25 +177,40 @@ class JobCollection(CollectionBase[Job], VizMixin):
             merge: Write the merged ``data.json`` (features carry ``job_id``, and their
                 ``up42.data_path`` the ``job_<id>/`` prefix).
             unpacking: Unpack each archive (else keep it whole).
-            max_concurrency: Jobs downloaded at once (default 8).
+            max_concurrency: Jobs downloaded at once (default: one per CPU and one more, at
+                most 8).
             callback: Called with each job's id and files as soon as it is downloaded.
 
         Returns:
             ``{job_id: paths, "merged_result": [merged data.json]}``.
         """
+        from ._download import download_results
+
         folder = self._folder(output_directory)
+        downloads = max_concurrency or download_concurrency()
+        slots = threading.BoundedSemaphore(downloads)
 
         def one(job: Job) -> list[str]:
-            files = job.download_results(
-                output_directory=folder / f"job_{job.job_id}", unpacking=unpacking
-            )
+            # The signed URL is asked for before a download slot is free: the API's latency
+            # passes while other jobs download, instead of keeping a slot idle.
+            unused = [job._download_url()]
+
+            def get_url() -> str:
+                return unused.pop() if unused else job._download_url()
+
+            directory = folder / f"job_{job.job_id}"
+            with slots:
+                LOGGER.info("Downloading results of job %s to %s", job.job_id, directory)
+                files = download_results(
+                    get_url, directory, unpacking=unpacking, settings=self.auth.transfers
+                )
+            job.results = files
             if callback is not None:
                 callback(job.job_id, files)
             return files
 
-        paths: dict[str, list[str]] = self.apply(
-            one, max_concurrency=max_concurrency or DEFAULT_DOWNLOAD_CONCURRENCY
-        )
+        # One job waits with its URL for each slot: a URL is never older than one download.
+        paths: dict[str, list[str]] = self.apply(one, max_concurrency=2 * downloads)
         if merge:
             paths["merged_result"] = [str(merge_downloads(paths, folder / "data.json"))]
         self.results = paths
