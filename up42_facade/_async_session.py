@@ -288,6 +288,7 @@ class AsyncSession(SessionBase):
         """Close the connections of this session."""
         await self._client.get_async_httpx_client().aclose()
         await self._token_client.get_async_httpx_client().aclose()
+        self._close_storage()
 
     async def __aenter__(self) -> AsyncSession:
         try:

@@ -244,6 +244,7 @@ class Session(SessionBase):
         """Close the connections of this session."""
         self._client.get_httpx_client().close()
         self._token_client.get_httpx_client().close()
+        self._close_storage()
 
     def __enter__(self) -> Session:
         return self

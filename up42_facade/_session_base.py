@@ -124,6 +124,11 @@ class SessionBase:
         )
         return TransferSettings(storage=storage, policy=self.retry, sleep=self._transfer_sleep)
 
+    def _close_storage(self) -> None:
+        """Close the idle storage connections of this session's downloads, if any were made."""
+        if "transfers" in self.__dict__:
+            self.transfers.storage.close()
+
     def _transfer_sleep(self, seconds: float) -> None:
         """How a download's worker waits between attempts: through the session's ``sleep``."""
         raise NotImplementedError

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler
@@ -41,6 +42,7 @@ class KeepAliveStorage:
 
     Attributes:
         connections: How many connections were accepted.
+        hung_up: How many of them the client closed (or the server, after its answer).
         requests: ``(connection number, path)`` of every request, in order.
         close_after_answer: Close each connection right after its answer, with no
             ``Connection: close`` header.
@@ -49,6 +51,7 @@ class KeepAliveStorage:
     def __init__(self, body: bytes = BODY) -> None:
         self.body = body
         self.connections = 0
+        self.hung_up = 0
         self.requests: list[tuple[int, str]] = []
         self.close_after_answer = False
         self._lock = threading.Lock()
@@ -65,6 +68,11 @@ class KeepAliveStorage:
                 with storage._lock:
                     storage.connections += 1
                     self.number = storage.connections
+
+            def finish(self) -> None:
+                super().finish()
+                with storage._lock:
+                    storage.hung_up += 1
 
             def do_GET(self) -> None:
                 with storage._lock:
@@ -232,3 +240,23 @@ def test_a_job_download_on_a_stale_kept_alive_connection_costs_no_attempt(
     finally:
         storage.close()
     assert [number for number, _ in storage.requests] == [1, 2]
+
+
+def test_closing_the_session_closes_its_kept_alive_storage_connections(
+    sandbox: Sandbox, connect: Connect, out: Path
+) -> None:
+    storage = KeepAliveStorage(tgz(ARCHIVE))
+    try:
+        session = connect(transport=StorageRoute(lambda url: storage.url()))
+        small_job(sandbox, session).download_results(out)
+        time.sleep(0.1)
+        assert (storage.connections, storage.hung_up) == (1, 0)  # kept for the next download
+
+        session.close()
+
+        deadline = time.monotonic() + 5
+        while storage.hung_up < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert storage.hung_up == 1
+    finally:
+        storage.close()
