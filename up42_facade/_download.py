@@ -39,7 +39,7 @@ from urllib.parse import unquote, urlsplit
 
 from ._archive_rules import HEAD_SIZE, is_zip
 from ._errors import DownloadError, IntegrityError, UnsafeArchiveError
-from ._files import PART_PREFIX, folders_made_for, make_folder
+from ._files import folders_made_for, make_folder
 from ._integrity import RemoteObject
 from ._journal import PART_NAME, Journal
 from ._options import DownloadOptions
@@ -49,7 +49,7 @@ from ._progress import ProgressCallback, progress_reporter
 from ._redact import redact_url
 from ._slices import PartFetch, disk_full
 from ._transfer import SignedUrl, TransferSettings
-from ._unpack import Staging
+from ._unpack import STAGING_PREFIX, Staging
 
 __all__ = ["download_file", "download_results"]
 
@@ -237,7 +237,7 @@ def _part_file(
 def _sweep_staging(folder: Path) -> None:
     """Remove the half-unpacked staging folders of a download that was killed (``kill -9``, a
     reboot): no other download into ``folder`` runs while this one holds the part file."""
-    for stale in folder.glob(f"{PART_PREFIX}unpack-*"):
+    for stale in folder.glob(f"{STAGING_PREFIX}*"):
         LOGGER.debug("removing %s, left by a download that was killed", stale)
         shutil.rmtree(stale, ignore_errors=True)
 

@@ -84,10 +84,6 @@ class PartFile:
     ) -> None:
         self.discard()
 
-    def write(self, view: memoryview) -> None:
-        """Append bytes to the contiguous prefix."""
-        self.write_at(self.size, view)
-
     def write_at(self, offset: int, view: memoryview) -> None:
         """Write bytes at ``offset`` (from any thread; slices never overlap)."""
         assert self._fd is not None

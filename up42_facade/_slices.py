@@ -289,16 +289,10 @@ class PartFetch:
         than ``SLICE_AFTER`` for the rest at their speed."""
         clock = self._settings.clock
         started = clock()
-        while probe.offset < PROBE_BYTES and clock() - started < PROBE_SECONDS:
-            try:
-                chunk = probe.next_chunk()
-            except Restart:
-                self._start_over()
-                continue
-            if chunk is None:  # pragma: no cover - sliceable objects are larger
-                return False
-            self._write(probe.offset - len(chunk), chunk)
-            self._report(probe.offset, self.object.size)
+        self._stream(
+            probe,
+            until=lambda: probe.offset >= PROBE_BYTES or clock() - started >= PROBE_SECONDS,
+        )
         elapsed = max(clock() - started, 1e-6)
         left = (self.object.size or 0) - probe.offset
         slow = left * elapsed > SLICE_AFTER * max(probe.offset, 1)
@@ -390,9 +384,10 @@ class PartFetch:
 
     # -- one stream ----------------------------------------------------------------------------
 
-    def _stream(self, transfer: Transfer) -> None:
-        """Write the whole object from one transfer (hashed by it as it arrives)."""
-        while True:
+    def _stream(self, transfer: Transfer, until: Callable[[], bool] | None = None) -> None:
+        """Write the object from one transfer (hashed by it as it arrives), to its end or
+        until ``until()`` says so after a chunk."""
+        while until is None or not until():
             try:
                 chunk = transfer.next_chunk()
             except Restart:

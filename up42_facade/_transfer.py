@@ -32,14 +32,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from urllib.parse import unquote, urlsplit
 
 from ._cancel import NEVER, Cancel
 from ._errors import DownloadError, IntegrityError
 from ._integrity import Digests, RemoteObject, mismatches, wanted_digests
 from ._network import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Network
 from ._options import DownloadOptions
-from ._paths import safe_filename
 from ._redact import describe, redact_url
 from ._retry import Attempts, RetryPolicy, parse_retry_after
 from ._storage import StorageClient, StorageResponse, checked_url
@@ -223,11 +221,6 @@ class Transfer:
     def where(self) -> str:
         """The URL without its query, for messages."""
         return redact_url(self._url)
-
-    @property
-    def url_filename(self) -> str | None:
-        """The last component of the URL path, if any."""
-        return safe_filename(unquote(urlsplit(self._url).path))
 
     def open(self) -> RemoteObject:
         """Send the first request (retrying as the policy says) and read what the answer

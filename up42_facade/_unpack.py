@@ -42,10 +42,13 @@ from ._archive_rules import (
 from ._errors import DownloadError, UnsafeArchiveError
 from ._inflate import INFLATE_ERRORS, open_member, open_tar
 
-__all__ = ["ArchiveReader", "Staging", "unpack_archive"]
+__all__ = ["STAGING_PREFIX", "ArchiveReader", "Staging", "unpack_archive"]
 
 LOGGER = logging.getLogger("up42_facade")
 
+#: Names of staging folders (and their trash) in a target: a download that was killed may
+#: leave one, which the next resumable download into the target sweeps away.
+STAGING_PREFIX = f"{RESERVED_PREFIX}unpack-"
 #: Bytes copied per read while unpacking: 1 MiB keeps Python's per-call cost negligible
 #: against the copy itself (tarfile's own 16 KiB is several times slower on big files).
 COPY_SIZE = 1 << 20
@@ -111,7 +114,7 @@ class Staging:
         self.target = target
         # The archive's entries go straight into the staging folder: a folder costs a mkdir
         # and an rmdir, and entries it replaces go to a trash folder made only when needed.
-        self.path = Path(tempfile.mkdtemp(prefix=f"{RESERVED_PREFIX}unpack-", dir=target))
+        self.path = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target))
         self._trash: Path | None = None
         self._files: dict[PurePosixPath, None] = {}
         # Folders made in the staging folder so far: each is made once, not once per member
@@ -363,7 +366,7 @@ class Staging:
         staging folder's, so a run killed mid-commit leaves nothing the next one misses."""
         if self._trash is None:
             self._trash = Path(
-                tempfile.mkdtemp(prefix=f"{RESERVED_PREFIX}unpack-replaced-", dir=self.target)
+                tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}replaced-", dir=self.target)
             )
         return self._trash
 

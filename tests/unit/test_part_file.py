@@ -76,7 +76,7 @@ def test_a_follower_reads_the_prefix_and_waits_for_the_gap(tmp_path: Path) -> No
 
 def test_a_named_part_file_is_locked_against_a_second_download(tmp_path: Path) -> None:
     with PartFile(path=tmp_path / ".up42-download.part") as first:
-        first.write(memoryview(b"abc"))
+        first.write_at(0, memoryview(b"abc"))
         with pytest.raises(DownloadError, match="another download into"):
             PartFile(path=first.path)
         first.keep()
